@@ -8,7 +8,12 @@ import type { FileSystem, ReadableFile, WritableFile } from "./file-system.js";
 
 function ioError(operation: string, path: string, cause: unknown): MemraftError {
   const code = (cause as { code?: string }).code ?? "unknown";
-  return new MemraftError("ERR_IO", `${operation} ${path} failed: ${code}`, { path, operation }, { cause });
+  return new MemraftError(
+    "ERR_IO",
+    `${operation} ${path} failed: ${code}`,
+    { path, operation },
+    { cause },
+  );
 }
 
 async function attempt<T>(operation: string, path: string, run: () => Promise<T>): Promise<T> {
@@ -34,7 +39,12 @@ class NodeReadableFile implements ReadableFile {
       const buffer = Buffer.allocUnsafe(length);
       let filled = 0;
       while (filled < length) {
-        const { bytesRead } = await this.handle.read(buffer, filled, length - filled, position + filled);
+        const { bytesRead } = await this.handle.read(
+          buffer,
+          filled,
+          length - filled,
+          position + filled,
+        );
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
@@ -89,7 +99,11 @@ export class NodeFileSystem implements FileSystem {
   }
 
   create(path: string): Promise<WritableFile> {
-    return attempt("create", path, async () => new NodeWritableFile(path, await fsp.open(path, "w"), 0));
+    return attempt(
+      "create",
+      path,
+      async () => new NodeWritableFile(path, await fsp.open(path, "w"), 0),
+    );
   }
 
   openAppend(path: string): Promise<WritableFile> {

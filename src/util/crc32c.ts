@@ -22,8 +22,14 @@ for (let n = 0; n < 256; n++) {
   }
 }
 const [t0, t1, t2, t3, t4, t5, t6, t7] = tables as [
-  Uint32Array, Uint32Array, Uint32Array, Uint32Array,
-  Uint32Array, Uint32Array, Uint32Array, Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
 ];
 
 /**
@@ -34,7 +40,8 @@ export function crc32c(data: Uint8Array, start = 0, end = data.length, crc = 0):
   let c = ~crc >>> 0;
   let i = start;
   for (; i + 8 <= end; i += 8) {
-    const a = (c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
+    const a =
+      (c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
     c =
       t7[a & 0xff]! ^
       t6[(a >>> 8) & 0xff]! ^

@@ -234,7 +234,8 @@ export class FaultFileSystem implements FileSystem {
     this.requireDirectory(dir, directory);
     const names: string[] = [];
     for (const path of this.entries.keys()) {
-      if (path !== dir && directoryOf(path) === dir) names.push(path.slice(path.lastIndexOf("/") + 1));
+      if (path !== dir && directoryOf(path) === dir)
+        names.push(path.slice(path.lastIndexOf("/") + 1));
     }
     return names.sort();
   }
@@ -247,7 +248,8 @@ export class FaultFileSystem implements FileSystem {
       missing.push(path);
       path = directoryOf(path);
     }
-    if (this.entries.get(path)?.kind !== "directory") throw this.error("mkdir", directory, "ENOTDIR");
+    if (this.entries.get(path)?.kind !== "directory")
+      throw this.error("mkdir", directory, "ENOTDIR");
     for (const created of missing) this.entries.set(created, { kind: "directory" });
   }
 
@@ -310,7 +312,8 @@ export class FaultFileSystem implements FileSystem {
   }
 
   private checkHandle(generation: number, path: string): void {
-    if (generation !== this.generation) throw this.error("use", path, "EBADF (opened before a crash)");
+    if (generation !== this.generation)
+      throw this.error("use", path, "EBADF (opened before a crash)");
   }
 
   private missing(operation: string, path: string): MemraftError {
