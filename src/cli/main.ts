@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { MemraftError } from "../util/errors.js";
 import { memraftVersion } from "../util/version.js";
 import { increaseVerbosity, parsePort, parsePositiveInteger, parseSize } from "./options.js";
-import { start, type StartOptions } from "./start.js";
+import { type StartOptions, start } from "./start.js";
 
 export function buildProgram(): Command {
   const program = new Command("memraft")
@@ -17,8 +17,18 @@ export function buildProgram(): Command {
     .option("-p, --port <port>", "TCP port to listen on", parsePort, 11211)
     .option("-l, --listen <address>", "interface to listen on", "127.0.0.1")
     .option("-c, --max-conns <n>", "max simultaneous connections", parsePositiveInteger, 1024)
-    .option("-I, --max-item-size <size>", "max item size (bytes, or with k/m suffix)", parseSize, 1024 * 1024)
-    .option("-m, --memory-limit <mb>", "memory for items in megabytes; full means writes fail, nothing is evicted", parsePositiveInteger, 64)
+    .option(
+      "-I, --max-item-size <size>",
+      "max item size (bytes, or with k/m suffix)",
+      parseSize,
+      1024 * 1024,
+    )
+    .option(
+      "-m, --memory-limit <mb>",
+      "memory for items in megabytes; full means writes fail, nothing is evicted",
+      parsePositiveInteger,
+      64,
+    )
     .option("-v, --verbose", "more logging (-v debug, -vv trace)", increaseVerbosity, 0)
     .option("-A, --enable-shutdown", "allow the shutdown command", false)
     .option("-F, --disable-flush-all", "refuse flush_all", false)

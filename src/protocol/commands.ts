@@ -116,6 +116,11 @@ export interface ReplyLineCommand {
   readonly line: string;
   /** Classic noreply: the line is not sent. Meta errors are always sent. */
   readonly noreply: boolean;
+  /**
+   * memcached drops the replies it has not sent yet before this one (a
+   * multiget with a too-long key discards the whole stacked response).
+   */
+  readonly discardUnsent?: boolean;
 }
 
 // ---- meta commands ----------------------------------------------------------

@@ -102,6 +102,13 @@ export class OutputBuffer {
     return taken;
   }
 
+  /** Forgets everything written and not yet taken. */
+  discard(): void {
+    this.pieces.length = 0;
+    this.pieceBytes = 0;
+    this.pendingStart = this.position;
+  }
+
   /**
    * Gives the slab up after a write. `reusable`: the socket holds no
    * reference to bytes taken from it, so it may be written over.

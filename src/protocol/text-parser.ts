@@ -16,6 +16,7 @@
 //   data    -> command once length + 2 bytes arrived
 //   swallow -> the deferred reply once the bytes are skipped
 
+import { decodeBase64Key } from "./base64-key.js";
 import type { Command, ReplyLineCommand, StatsGroup, StorageMode } from "./commands.js";
 import {
   getLineBytesMax,
@@ -26,7 +27,6 @@ import {
   multigetLeadingSpacesMax,
   readBufferBytes,
 } from "./limits.js";
-import { decodeBase64Key } from "./base64-key.js";
 import { MetaFlags } from "./meta-flags.js";
 import { parseInt32, parseUint32, parseUint64 } from "./numbers.js";
 import { ReadBuffer } from "./read-buffer.js";
@@ -97,6 +97,12 @@ function reply(line: string, noreply = false): ReplyLineCommand {
 }
 
 const errorReply = reply(replies.error);
+const multigetKeyTooLong: ReplyLineCommand = {
+  kind: "reply",
+  line: replies.badCommandLineFormat,
+  noreply: false,
+  discardUnsent: true,
+};
 
 export class TextParser {
   private readonly input = new ReadBuffer();
@@ -260,7 +266,8 @@ export class TextParser {
     tokens.split(buf, start, end);
     if (tokens.count < 2 || tokens.length(0) < 2) return errorReply;
     const first = tokens.first(0);
-    if (first === 0x6d && tokens.length(0) === 2) return this.parseMeta(tokens.buf[tokens.start(0) + 1]!);
+    if (first === 0x6d && tokens.length(0) === 2)
+      return this.parseMeta(tokens.buf[tokens.start(0) + 1]!);
     switch (first) {
       case 0x67: // g
         if (tokens.count < 3) return errorReply;
@@ -296,7 +303,8 @@ export class TextParser {
     }
     if (tokens.is(0, "replace")) return this.parseStorage("replace");
     if (tokens.is(0, "prepend")) return this.parseStorage("prepend");
-    if (tokens.is(0, "bget")) return tokens.count < 3 ? errorReply : this.parseRetrieval(false, false);
+    if (tokens.is(0, "bget"))
+      return tokens.count < 3 ? errorReply : this.parseRetrieval(false, false);
     if (tokens.is(0, "flush_all")) return this.parseFlushAll();
     if (tokens.is(0, "version")) return { kind: "version" };
     if (tokens.is(0, "quit")) return { kind: "quit" };
@@ -304,7 +312,8 @@ export class TextParser {
     if (tokens.is(0, "lru_crawler")) return this.parseLruCrawler();
     if (tokens.is(0, "lru")) return this.parseLru();
     // An HTTP request line: someone pointed a browser or proxy at us.
-    if (tokens.startsWith(tokens.count - 2, "HTTP/")) return { kind: "close", reason: "http-request" };
+    if (tokens.startsWith(tokens.count - 2, "HTTP/"))
+      return { kind: "close", reason: "http-request" };
     return errorReply;
   }
 
@@ -332,7 +341,7 @@ export class TextParser {
         else keys.push(buf.toString("latin1", wordStart, wordEnd));
       });
     }
-    if (keyTooLong) return reply(replies.badCommandLineFormat);
+    if (keyTooLong) return multigetKeyTooLong;
     return { kind: "get", keys, returnCas, touchExptime };
   }
 
@@ -374,7 +383,8 @@ export class TextParser {
       // Old clients send a hold time; only 0 is accepted, as in memcached.
       const holdIsZero = tokens.is(2, "0");
       noreply = tokens.is(count - 2, "noreply");
-      const valid = (count === 4 && (holdIsZero || noreply)) || (count === 5 && holdIsZero && noreply);
+      const valid =
+        (count === 4 && (holdIsZero || noreply)) || (count === 5 && holdIsZero && noreply);
       if (!valid) return reply(replies.deleteUsage, noreply);
     }
     if (tokens.length(1) > keyBytesMax) return reply(replies.badCommandLineFormat, noreply);
@@ -455,7 +465,8 @@ export class TextParser {
       if (tokens.count < 5) return reply(replies.badCommandLine);
       const slabClass = parseUint32(tokens.buf, tokens.start(2), tokens.end(2));
       const limit = parseUint32(tokens.buf, tokens.start(3), tokens.end(3));
-      if (slabClass === undefined || limit === undefined) return reply(replies.badCommandLineFormat);
+      if (slabClass === undefined || limit === undefined)
+        return reply(replies.badCommandLineFormat);
       if (slabClass >= 64) return reply(replies.illegalSlabId);
       return { kind: "stats_cachedump", slabClass, limit };
     }
@@ -465,7 +476,8 @@ export class TextParser {
   private parseShutdown(): Command {
     const tokens = this.tokens;
     if (tokens.count === 2) return { kind: "shutdown", mode: "immediate" };
-    if (tokens.count === 3 && tokens.is(1, "graceful")) return { kind: "shutdown", mode: "graceful" };
+    if (tokens.count === 3 && tokens.is(1, "graceful"))
+      return { kind: "shutdown", mode: "graceful" };
     return { kind: "shutdown", mode: "invalid" };
   }
 
@@ -505,7 +517,8 @@ export class TextParser {
       }
       return reply(replies.ok);
     }
-    if (count === 3 && (tokens.is(1, "enable") || tokens.is(1, "disable"))) return reply(replies.ok);
+    if (count === 3 && (tokens.is(1, "enable") || tokens.is(1, "disable")))
+      return reply(replies.ok);
     return errorReply;
   }
 
@@ -624,7 +637,9 @@ export class TextParser {
       invalidate: meta.invalidate && compares,
     } as const;
     // memcached sizes the item with the key as sent (encoded when base64).
-    if (itemTotalBytes(tokens.length(1), length, meta.clientFlags) > this.options.itemSizeMaxBytes) {
+    if (
+      itemTotalBytes(tokens.length(1), length, meta.clientFlags) > this.options.itemSizeMaxBytes
+    ) {
       return this.swallow(length + 2, { ...header, value: emptyValue, tooLarge: true });
     }
     return this.expectBlock(header, length);

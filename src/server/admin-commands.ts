@@ -17,13 +17,7 @@ import type { OutputBuffer } from "../protocol/output-buffer.js";
 import { replies } from "../protocol/replies.js";
 import { unreachable } from "../util/assert.js";
 import type { ExecutionContext, Outcome } from "./executor.js";
-import {
-  generalStats,
-  itemsStats,
-  settingsStats,
-  slabsStats,
-  type StatLine,
-} from "./stats.js";
+import { generalStats, itemsStats, type StatLine, settingsStats, slabsStats } from "./stats.js";
 
 type AdminCommand =
   | VerbosityCommand
@@ -92,17 +86,23 @@ function writeStats(
   const { state } = context;
   switch (command.group) {
     case "general":
-      return writeStatLines(out, generalStats(context.statsContext()));
+      writeStatLines(out, generalStats(context.statsContext()));
+      return;
     case "settings":
-      return writeStatLines(out, settingsStats(context.statsContext()));
+      writeStatLines(out, settingsStats(context.statsContext()));
+      return;
     case "items":
-      return writeStatLines(out, itemsStats(context.statsContext()));
+      writeStatLines(out, itemsStats(context.statsContext()));
+      return;
     case "slabs":
-      return writeStatLines(out, slabsStats(context.statsContext()));
+      writeStatLines(out, slabsStats(context.statsContext()));
+      return;
     case "sizes":
-      return writeStatLines(out, [["sizes_status", "disabled"]]);
+      writeStatLines(out, [["sizes_status", "disabled"]]);
+      return;
     case "conns":
-      return writeStatLines(out, context.connectionLines(connectionId));
+      writeStatLines(out, context.connectionLines(connectionId));
+      return;
     case "reset":
       context.counters.reset();
       state.detail.clear();
@@ -123,7 +123,11 @@ function writeStats(
 }
 
 /** `ITEM <key> [<bytes> b; <exptime> s]` lines; every item lives in class 1. */
-function writeCachedump(context: ExecutionContext, command: StatsCachedumpCommand, out: OutputBuffer): void {
+function writeCachedump(
+  context: ExecutionContext,
+  command: StatsCachedumpCommand,
+  out: OutputBuffer,
+): void {
   if (command.slabClass === 1) {
     let written = 0;
     let bytes = 0;
@@ -159,7 +163,9 @@ function metadump(context: ExecutionContext): Outcome {
         const [key, item] = next.value;
         const exp = item.exptime === 0 ? -1 : item.exptime;
         out.text(`key=${encodeURIComponentBytes(key)} exp=${exp} la=${item.accessTime}`);
-        out.text(` cas=${item.cas} fetch=${item.fetched ? "yes" : "no"} cls=1 size=${item.totalBytes}\n`);
+        out.text(
+          ` cas=${item.cas} fetch=${item.fetched ? "yes" : "no"} cls=1 size=${item.totalBytes}\n`,
+        );
       }
       return false;
     },

@@ -121,7 +121,10 @@ export class Connection {
       const result = this.parser.next();
       if (result.kind === "need-more") break;
       if (result.kind === "close") {
-        this.host.logger.debug({ connection: this.id, reason: result.reason }, "closing connection");
+        this.host.logger.debug(
+          { connection: this.id, reason: result.reason },
+          "closing connection",
+        );
         this.finish();
         return;
       }
@@ -173,7 +176,10 @@ export class Connection {
   private failed(error: unknown): void {
     // A store failure the executor did not turn into a reply: the client
     // cannot know what happened, so it must not see a reply it could trust.
-    this.host.logger.error({ connection: this.id, err: error }, "command failed; closing connection");
+    this.host.logger.error(
+      { connection: this.id, err: error },
+      "command failed; closing connection",
+    );
     this.waiting = false;
     this.destroy();
   }

@@ -20,7 +20,13 @@ import type {
 import type { OutputBuffer } from "../protocol/output-buffer.js";
 import { replies } from "../protocol/replies.js";
 import type { Clock } from "../store/clock.js";
-import type { ArithmeticResult, ItemView, MaybePromise, Store, StoreResult } from "../store/store.js";
+import type {
+  ArithmeticResult,
+  ItemView,
+  MaybePromise,
+  Store,
+  StoreResult,
+} from "../store/store.js";
 import { unreachable } from "../util/assert.js";
 import { executeAdmin } from "./admin-commands.js";
 import type { DetailStats } from "./detail-stats.js";
@@ -62,7 +68,10 @@ export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
 }
 
 /** Runs `then` on a value now, or when its promise settles. */
-export function whenReady<T>(value: MaybePromise<T>, then: (ready: T) => void): Promise<void> | undefined {
+export function whenReady<T>(
+  value: MaybePromise<T>,
+  then: (ready: T) => void,
+): Promise<void> | undefined {
   if (isPromise(value)) return value.then(then);
   then(value);
   return undefined;
@@ -86,6 +95,7 @@ export class Executor {
       case "flush_all":
         return this.flushAll(command, out);
       case "reply":
+        if (command.discardUnsent === true) out.discard();
         if (!command.noreply) out.line(command.line);
         return undefined;
       case "version":
@@ -153,7 +163,13 @@ export class Executor {
     }
     state.detail.recordGet(key, hit);
     if (!hit) return;
-    out.text("VALUE ").text(key).byte(0x20).decimal(item.flags).byte(0x20).decimal(item.value.length);
+    out
+      .text("VALUE ")
+      .text(key)
+      .byte(0x20)
+      .decimal(item.flags)
+      .byte(0x20)
+      .decimal(item.value.length);
     if (command.returnCas) out.byte(0x20).bigDecimal(item.cas);
     out.crlf().bytes(item.value).crlf();
   }
@@ -252,7 +268,11 @@ export function countStore(counters: ServerCounters, mode: string, result: Store
   else if (result.status === "not_found") counters.casMisses++;
 }
 
-export function countArithmetic(counters: ServerCounters, incr: boolean, result: ArithmeticResult): void {
+export function countArithmetic(
+  counters: ServerCounters,
+  incr: boolean,
+  result: ArithmeticResult,
+): void {
   if (result.status === "ok") {
     if (incr) counters.incrHits++;
     else counters.decrHits++;

@@ -31,7 +31,11 @@ type MetaCommand =
   | MetaArithmeticCommand
   | MetaDebugCommand;
 
-export function executeMeta(context: ExecutionContext, command: MetaCommand, out: OutputBuffer): Outcome {
+export function executeMeta(
+  context: ExecutionContext,
+  command: MetaCommand,
+  out: OutputBuffer,
+): Outcome {
   switch (command.kind) {
     case "mg":
       return metaGet(context, command, out);
@@ -56,7 +60,12 @@ function writeKey(out: OutputBuffer, key: string, binary: boolean): void {
 }
 
 /** The O and k flags, which every meta reply echoes in request order. */
-function writeOpaqueAndKey(out: OutputBuffer, flags: string, command: MetaGetCommand | MetaSetCommand | MetaDeleteCommand | MetaArithmeticCommand, keyBinary: boolean): void {
+function writeOpaqueAndKey(
+  out: OutputBuffer,
+  flags: string,
+  command: MetaGetCommand | MetaSetCommand | MetaDeleteCommand | MetaArithmeticCommand,
+  keyBinary: boolean,
+): void {
   for (const flag of flags) {
     if (flag === "O") out.byte(0x20).text(command.opaque);
     else if (flag === "k") writeKey(out, command.key, keyBinary);
@@ -94,7 +103,12 @@ function metaGet(context: ExecutionContext, command: MetaGetCommand, out: Output
   });
 }
 
-function writeMetaGetFlags(out: OutputBuffer, command: MetaGetCommand, item: ItemView, result: MetaGetResult): void {
+function writeMetaGetFlags(
+  out: OutputBuffer,
+  command: MetaGetCommand,
+  item: ItemView,
+  result: MetaGetResult,
+): void {
   for (const flag of command.returnFlags) {
     switch (flag) {
       case "s":
@@ -160,7 +174,11 @@ const metaStoreCodes = {
   no_memory: "",
 } as const;
 
-function metaDelete(context: ExecutionContext, command: MetaDeleteCommand, out: OutputBuffer): Outcome {
+function metaDelete(
+  context: ExecutionContext,
+  command: MetaDeleteCommand,
+  out: OutputBuffer,
+): Outcome {
   const { store, counters } = context;
   return whenReady(store.delete(command), (status) => {
     if (status === "deleted") {
@@ -176,7 +194,11 @@ function metaDelete(context: ExecutionContext, command: MetaDeleteCommand, out: 
   });
 }
 
-function metaArithmetic(context: ExecutionContext, command: MetaArithmeticCommand, out: OutputBuffer): Outcome {
+function metaArithmetic(
+  context: ExecutionContext,
+  command: MetaArithmeticCommand,
+  out: OutputBuffer,
+): Outcome {
   const { store, counters } = context;
   return whenReady(store.arithmetic(command), (result) => {
     countArithmetic(counters, command.incr, result);
@@ -215,7 +237,11 @@ function metaArithmetic(context: ExecutionContext, command: MetaArithmeticComman
   });
 }
 
-function metaDebug(context: ExecutionContext, command: MetaDebugCommand, out: OutputBuffer): Outcome {
+function metaDebug(
+  context: ExecutionContext,
+  command: MetaDebugCommand,
+  out: OutputBuffer,
+): Outcome {
   const { store, counters, clock } = context;
   return whenReady(store.peek(command.key), (item) => {
     counters.cmdMeta++;

@@ -3,7 +3,7 @@
 // close), keeps the counters `stats` reports, and shuts down gracefully:
 // stop accepting, answer what each client has already sent, close.
 
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { SlabPool } from "../protocol/output-buffer.js";
 import { replies } from "../protocol/replies.js";
 import type { Clock } from "../store/clock.js";

@@ -1,7 +1,7 @@
 // A node's client-facing settings, validated once at startup.
 
-import { ConfigError } from "../util/errors.js";
 import { itemSizeMaxBytes, itemSizeMinBytes } from "../protocol/limits.js";
+import { ConfigError } from "../util/errors.js";
 
 export interface ServerSettings {
   readonly host: string;
@@ -39,7 +39,11 @@ export function validateSettings(settings: ServerSettings): ServerSettings {
   if (!Number.isInteger(maxConnections) || maxConnections < 1) {
     throw new ConfigError(`max connections must be at least 1, got ${maxConnections}`);
   }
-  if (!Number.isInteger(itemBytes) || itemBytes < itemSizeMinBytes || itemBytes > itemSizeMaxBytes) {
+  if (
+    !Number.isInteger(itemBytes) ||
+    itemBytes < itemSizeMinBytes ||
+    itemBytes > itemSizeMaxBytes
+  ) {
     throw new ConfigError(
       `max item size must be from ${itemSizeMinBytes} bytes to 1024m, got ${itemBytes}`,
     );

@@ -6,12 +6,11 @@
 // budget is spent, writes fail with SERVER_ERROR out of memory (memcached's
 // behaviour under -M) after dead items have been reclaimed.
 //
-// flush_all is a watermark, not a mass delete: items whose cas is below
-// `flushCasBelow` are dead. A delayed flush waits in `flushDeadline` and turns
-// into a cas watermark at the first operation at or after its deadline, so
-// everything written before that moment is flushed and nothing after it.
-// Dead (expired or flushed) items are removed when touched and by a bounded
-// background sweep.
+// flush_all drops the whole map at once (O(1); the garbage collector frees
+// the items). A delayed flush waits in `flushDeadline` and takes effect at
+// the first operation at or after its deadline, so everything written before
+// that moment is flushed and nothing after it. Expired items are removed
+// when touched and by a bounded background sweep.
 
 import { itemTotalBytes } from "../protocol/limits.js";
 import { parseUint64 } from "../protocol/numbers.js";
@@ -80,15 +79,13 @@ const missResult: MetaGetResult = {
 };
 
 export class MemoryStore implements Store {
-  private readonly map = new Map<string, StoredItem>();
+  private map = new Map<string, StoredItem>();
   private casCounter = 0n;
-  private flushCasBelow = 0n;
   private flushDeadline = 0;
   private bytesUsed = 0;
   private memoryLimitBytes: number;
   private totalItems = 0;
   private getExpired = 0;
-  private getFlushed = 0;
   private reclaimed = 0;
   private expiredUnfetched = 0;
   private storeNoMemory = 0;
@@ -306,7 +303,7 @@ export class MemoryStore implements Store {
   *items(): Generator<[string, ItemDetails]> {
     const now = this.now();
     for (const [key, item] of this.map) {
-      if (!this.isDead(item, now)) yield [key, item];
+      if (!isExpired(item.exptime, now)) yield [key, item];
     }
   }
 
@@ -321,7 +318,8 @@ export class MemoryStore implements Store {
       bytes: this.bytesUsed,
       limitMaxbytes: this.memoryLimitBytes,
       getExpired: this.getExpired,
-      getFlushed: this.getFlushed,
+      // A flush empties the map, so no read ever finds a flushed item.
+      getFlushed: 0,
       reclaimed: this.reclaimed,
       expiredUnfetched: this.expiredUnfetched,
       storeNoMemory: this.storeNoMemory,
@@ -338,8 +336,8 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * Removes dead items, examining at most `budget` items, continuing where the
-   * previous call stopped. Returns the number removed.
+   * Removes expired items, examining at most `budget` items, continuing where
+   * the previous call stopped. Returns the number removed.
    */
   sweep(budget: number, now = this.now()): number {
     let removed = 0;
@@ -351,8 +349,8 @@ export class MemoryStore implements Store {
         break;
       }
       const [key, item] = next.value;
-      if (!this.isDead(item, now)) continue;
-      if (!item.fetched && isExpired(item.exptime, now)) this.expiredUnfetched++;
+      if (!isExpired(item.exptime, now)) continue;
+      if (!item.fetched) this.expiredUnfetched++;
       this.reclaimed++;
       this.remove(key, item);
       removed++;
@@ -370,27 +368,21 @@ export class MemoryStore implements Store {
   }
 
   private flushNow(): void {
-    // Like memcached, a flush takes a cas of its own; everything older is dead.
-    this.flushCasBelow = this.nextCas();
+    // memcached's flush takes a cas of its own; keep the numbering alike.
+    this.nextCas();
     this.flushDeadline = 0;
+    this.map = new Map();
+    this.bytesUsed = 0;
+    this.sweepCursor = undefined;
   }
 
-  private isDead(item: StoredItem, now: number): boolean {
-    return isExpired(item.exptime, now) || item.cas < this.flushCasBelow;
-  }
-
-  /** The item if present and alive; a dead one is removed on the way. */
+  /** The item if present and not expired; an expired one is removed on the way. */
   private live(key: string, now: number): StoredItem | undefined {
     const item = this.map.get(key);
     if (item === undefined) return undefined;
-    if (isExpired(item.exptime, now)) {
-      this.getExpired++;
-      if (!item.fetched) this.expiredUnfetched++;
-    } else if (item.cas < this.flushCasBelow) {
-      this.getFlushed++;
-    } else {
-      return item;
-    }
+    if (!isExpired(item.exptime, now)) return item;
+    this.getExpired++;
+    if (!item.fetched) this.expiredUnfetched++;
     this.remove(key, item);
     return undefined;
   }
@@ -411,7 +403,7 @@ export class MemoryStore implements Store {
     return itemTotalBytes(key.length, value.length, flags);
   }
 
-  /** True when `extraBytes` more fit the budget, after reclaiming dead items if needed. */
+  /** True when `extraBytes` more fit the budget, after reclaiming expired items if needed. */
   private fits(extraBytes: number, now: number): boolean {
     if (this.bytesUsed + extraBytes <= this.memoryLimitBytes) return true;
     this.sweep(sweepItemsPerStep, now);

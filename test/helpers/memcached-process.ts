@@ -1,0 +1,56 @@
+// A real memcached 1.6 started for a test, on a free loopback port: the
+// oracle of the differential tests.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { checkTool, findExecutable, type ToolCheck } from "./tools.js";
+import { waitForPort } from "./wait.js";
+
+export function memcachedAvailable(): ToolCheck {
+  return checkTool("memcached", () => (findExecutable("memcached") ? undefined : "not on PATH"));
+}
+
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === "object") resolve(address.port);
+        else reject(new Error("no port"));
+      });
+    });
+  });
+}
+
+export interface RunningMemcached {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export async function startMemcached(extraArgs: readonly string[] = []): Promise<RunningMemcached> {
+  const port = await freePort();
+  const args = ["-l", "127.0.0.1", "-p", String(port), "-U", "0", ...extraArgs];
+  if (process.getuid?.() === 0) args.push("-u", "root");
+  const child: ChildProcess = spawn("memcached", args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  try {
+    await waitForPort(port, 5000);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw new Error(`memcached did not start: ${stderr}`, { cause: error });
+  }
+  return {
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
