@@ -18,7 +18,9 @@ const sectionsDir = join(dirname(fileURLToPath(import.meta.url)), "sections");
 
 async function main(): Promise<void> {
   const wanted = new Set(process.argv.slice(2));
-  const files = readdirSync(sectionsDir).filter((file) => file.endsWith(".js")).sort();
+  const files = readdirSync(sectionsDir)
+    .filter((file) => file.endsWith(".js"))
+    .sort();
   const cpu = cpus();
   console.log(`# memraft benchmarks, ${new Date().toISOString()}`);
   console.log(
