@@ -1,0 +1,1081 @@
+// The Raft protocol for one group member: elections (with pre-vote and
+// check-quorum), replication with flow control, ReadIndex and lease reads,
+// leadership transfer, one-at-a-time membership changes and chunked
+// snapshots. Pure: no I/O, no clock, no randomness but config.random.
+// Everything leaves through `outbox` and the log marks; raw-node.ts turns
+// them into a Ready. Roles swap the `stepRole` and `tickRole` fields.
+//
+// Must not import node:* or anything that does I/O.
+
+import { assert } from "../util/assert.js";
+import {
+  applyConfChange,
+  type ConfChange,
+  confChangeProblem,
+  decodeConfChange,
+  encodeConfChange,
+} from "./conf-change.js";
+import { type RaftConfig, type ResolvedRaftConfig, resolveRaftConfig } from "./config.js";
+import { NotLeaderError, ProposalDroppedError } from "./errors.js";
+import { limits } from "./limits.js";
+import { Progress } from "./progress.js";
+import { RaftLog } from "./raft-log.js";
+import {
+  type AppendMessage,
+  type AppendResponseMessage,
+  type ConfState,
+  type Entry,
+  EntryType,
+  entryBytes,
+  entryOverheadBytes,
+  type HardState,
+  type HeartbeatMessage,
+  type HeartbeatResponseMessage,
+  type Message,
+  MessageType,
+  type NodeId,
+  type ReadState,
+  type Role,
+  type Snapshot,
+  type SnapshotMessage,
+  type SnapshotResponseMessage,
+  type VoteMessage,
+} from "./types.js";
+
+/** What a member reloads from durable storage when it starts. */
+export interface RaftStartState {
+  readonly hardState: HardState;
+  /** The stored log: entries after (offset, offsetTerm). */
+  readonly offset: number;
+  readonly offsetTerm: number;
+  readonly entries: readonly Entry[];
+  /** The state machine's durable applied index; entries after it are applied again. */
+  readonly applied: number;
+  /** The configuration in force at `applied` (the bootstrap one for a new group). */
+  readonly conf: ConfState;
+  /** The latest snapshot, if any, for followers that fall behind the log. */
+  readonly snapshot?: Snapshot | undefined;
+}
+
+interface ReadRound {
+  /** The commit index when the reads arrived: they may be served once applied reaches it. */
+  readonly index: number;
+  readonly contexts: number[];
+  /** The heartbeat sequence number that confirms leadership for this round. */
+  heartbeatSequence: number;
+}
+
+interface SnapshotReceipt {
+  readonly index: number;
+  readonly term: number;
+  readonly chunks: Uint8Array[];
+  receivedBytes: number;
+}
+
+export class Raft {
+  readonly config: ResolvedRaftConfig;
+  readonly id: NodeId;
+  readonly groupId: number;
+  readonly log: RaftLog;
+  term = 0;
+  vote: NodeId = 0;
+  lead: NodeId = 0;
+  role: Role = "follower";
+  conf: ConfState;
+  readonly progress = new Map<NodeId, Progress>();
+  /** Messages to send once this node's state is durable (see raw-node.ts). */
+  outbox: Message[] = [];
+  readStates: ReadState[] = [];
+  /** A received snapshot the owner must install. */
+  pendingSnapshot: Snapshot | undefined;
+  /** The snapshot this node sends to followers behind its log. */
+  latestSnapshot: Snapshot | undefined;
+
+  private votes = new Map<NodeId, boolean>();
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTicks = 0;
+  /** Ticks since start; the lease clock. */
+  private tickCount = 0;
+  private leadTransferee: NodeId = 0;
+  /** A leader proposes no conf change until it has applied this index. */
+  private pendingConfIndex = 0;
+  private uncommittedBytes = 0;
+  /** Proposals arrived since the last Ready: broadcast them once. */
+  private broadcastPending = false;
+  private heartbeatSequence = 0;
+  private readonly heartbeatSentTicks: Float64Array;
+  private readsAwaitingCommit: number[] = [];
+  private openReadRound: ReadRound | undefined;
+  private readRounds: ReadRound[] = [];
+  private snapshotReceipt: SnapshotReceipt | undefined;
+  /**
+   * Lease mode: a restarted member forgot which leader it heard from, so it
+   * refuses votes for one election timeout after starting, as if it had.
+   */
+  private startupVoteHold = false;
+  private stepRole: (message: Message) => void = this.stepFollower;
+  private tickRole: () => void = this.tickElection;
+
+  constructor(config: RaftConfig, start: RaftStartState) {
+    this.config = resolveRaftConfig(config);
+    this.id = this.config.id;
+    this.groupId = this.config.groupId;
+    this.heartbeatSentTicks = new Float64Array(limits.heartbeatHistoryMax);
+    this.log = RaftLog.restore({
+      offset: start.offset,
+      offsetTerm: start.offsetTerm,
+      entries: start.entries,
+      committed: start.hardState.commit,
+      applied: start.applied,
+    });
+    this.term = start.hardState.term;
+    this.vote = start.hardState.vote;
+    this.conf = start.conf;
+    this.latestSnapshot = start.snapshot;
+    this.resetProgress();
+    this.becomeFollower(this.term, 0);
+    this.startupVoteHold = this.config.readMode === "lease";
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  isVoter(id: NodeId = this.id): boolean {
+    return this.conf.voters.includes(id);
+  }
+
+  quorum(): number {
+    return Math.floor(this.conf.voters.length / 2) + 1;
+  }
+
+  // ---- owner-facing calls --------------------------------------------------
+
+  tick(): void {
+    this.tickCount++;
+    this.tickRole();
+  }
+
+  step(message: Message): void {
+    assert(message.groupId === this.groupId, () => `raft: message for group ${message.groupId}`);
+    assert(
+      message.to === this.id,
+      () => `raft: message for node ${message.to} stepped on ${this.id}`,
+    );
+    if (message.term > this.term) {
+      if (!this.acceptHigherTerm(message)) return;
+    } else if (message.term < this.term) {
+      this.answerStaleTerm(message);
+      return;
+    }
+    switch (message.type) {
+      case MessageType.vote:
+      case MessageType.preVote:
+        this.handleVoteRequest(message);
+        return;
+      default:
+        this.stepRole(message);
+    }
+  }
+
+  /** Appends `data` as a new entry; returns its index. Throws if this node cannot. */
+  propose(data: Uint8Array, type: EntryType = EntryType.normal): number {
+    if (this.role !== "leader")
+      throw new NotLeaderError(this.groupId, this.id, this.lead, "not leader");
+    if (this.leadTransferee !== 0) {
+      throw new NotLeaderError(
+        this.groupId,
+        this.id,
+        this.leadTransferee,
+        "leadership transfer in progress",
+      );
+    }
+    const bytes = data.length + entryOverheadBytes;
+    if (
+      this.uncommittedBytes > 0 &&
+      this.uncommittedBytes + bytes > this.config.uncommittedBytesMax
+    ) {
+      throw new ProposalDroppedError(this.groupId, "too many uncommitted bytes", {
+        uncommittedBytes: this.uncommittedBytes,
+      });
+    }
+    if (type === EntryType.confChange) this.checkConfChangeProposal(decodeConfChange(data));
+    const entry: Entry = { index: this.log.lastIndex() + 1, term: this.term, type, data };
+    this.log.append(entry);
+    this.uncommittedBytes += bytes;
+    if (type === EntryType.confChange) this.pendingConfIndex = entry.index;
+    this.broadcastPending = true;
+    return entry.index;
+  }
+
+  proposeConfChange(change: ConfChange): number {
+    return this.propose(encodeConfChange(change), EntryType.confChange);
+  }
+
+  /**
+   * Asks for a linearizable read tagged `context`. A ReadState with this
+   * context appears in a later Ready (or never, if leadership is lost: the
+   * owner times out reads it started under a lost role).
+   */
+  readIndex(context: number): void {
+    if (this.role !== "leader")
+      throw new NotLeaderError(this.groupId, this.id, this.lead, "not leader");
+    const waiting = this.readsAwaitingCommit.length + (this.openReadRound?.contexts.length ?? 0);
+    if (waiting >= limits.pendingReadsMax) {
+      throw new ProposalDroppedError(this.groupId, "too many pending reads", { waiting });
+    }
+    if (!this.committedInCurrentTerm()) {
+      this.readsAwaitingCommit.push(context);
+      return;
+    }
+    this.acceptRead(context);
+  }
+
+  transferLeadership(target: NodeId): void {
+    if (this.role !== "leader")
+      throw new NotLeaderError(this.groupId, this.id, this.lead, "not leader");
+    if (target === this.id || target === this.leadTransferee) return;
+    if (!this.isVoter(target))
+      throw new ProposalDroppedError(this.groupId, `node ${target} is not a voter`);
+    this.info(`starts transferring leadership to ${target}`);
+    this.leadTransferee = target;
+    this.electionElapsed = 0;
+    const progress = this.progress.get(target)!;
+    if (progress.match === this.log.lastIndex()) this.sendTimeoutNow(target);
+    else this.sendAppend(target);
+  }
+
+  /**
+   * Records the state machine's image at `index` (REQUIRES: the applied
+   * index) for sending to followers behind the log.
+   */
+  createSnapshot(index: number, data: Uint8Array): Snapshot {
+    assert(
+      index === this.log.applied,
+      () => `raft: snapshot at ${index}, applied ${this.log.applied}`,
+    );
+    const term = this.log.term(index);
+    assert(term !== undefined, "raft: snapshot term unknown");
+    this.latestSnapshot = { meta: { index, term, conf: this.conf }, data };
+    return this.latestSnapshot;
+  }
+
+  /** Drops entries up to `index`. REQUIRES: a snapshot at or beyond it. */
+  compact(index: number): void {
+    assert(
+      this.latestSnapshot !== undefined && this.latestSnapshot.meta.index >= index,
+      "raft: compact without snapshot",
+    );
+    this.log.compactTo(index);
+  }
+
+  /** Called by raw-node once the owner applied entries up to `index`. */
+  appliedTo(index: number, entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      if (entry.type === EntryType.confChange) this.applyConfChangeEntry(entry);
+    }
+    this.log.applied = index;
+  }
+
+  /** Called by raw-node once entries up to (index, term) are durable here. */
+  persistedTo(index: number, term: number): void {
+    this.log.stableTo(index, term);
+    if (this.role !== "leader") return;
+    const own = this.progress.get(this.id);
+    if (own?.maybeUpdate(this.log.stable) && this.maybeCommit()) this.broadcastPending = true;
+  }
+
+  /** Prepares batched work (broadcasts, read rounds) before a Ready is taken. */
+  flushBatched(): void {
+    if (this.broadcastPending) {
+      this.broadcastPending = false;
+      if (this.role === "leader") this.broadcastAppend();
+    }
+    const round = this.openReadRound;
+    if (round !== undefined) {
+      this.openReadRound = undefined;
+      round.heartbeatSequence = this.broadcastHeartbeat();
+      this.readRounds.push(round);
+    }
+  }
+
+  hasBatched(): boolean {
+    return this.broadcastPending || this.openReadRound !== undefined;
+  }
+
+  // ---- terms and votes -------------------------------------------------------
+
+  /** A message from a higher term: false if it must be ignored. */
+  private acceptHigherTerm(message: Message): boolean {
+    if (message.type === MessageType.vote || message.type === MessageType.preVote) {
+      const heardFromLeader =
+        this.config.checkQuorum &&
+        (this.lead !== 0 || this.startupVoteHold) &&
+        this.electionElapsed < this.config.electionTicks;
+      if (heardFromLeader && !message.transfer) {
+        this.info(
+          `ignores ${describeType(message.type)} from ${message.from} at term ${message.term}: leader ${this.lead} is alive`,
+        );
+        return false;
+      }
+    }
+    if (message.type === MessageType.preVote) return true;
+    if (message.type === MessageType.preVoteResponse && !message.reject) return true;
+    const fromLeader =
+      message.type === MessageType.append ||
+      message.type === MessageType.heartbeat ||
+      message.type === MessageType.snapshot;
+    this.becomeFollower(message.term, fromLeader ? message.from : 0);
+    return true;
+  }
+
+  private answerStaleTerm(message: Message): void {
+    if (message.type === MessageType.append || message.type === MessageType.heartbeat) {
+      // A leader cut off from us may have kept its term while we moved on:
+      // tell it, or with check-quorum and pre-vote it would never learn.
+      this.send({
+        ...this.envelope(message.from),
+        type: MessageType.appendResponse,
+        index: 0,
+        reject: true,
+        rejectHint: 0,
+        logTermHint: 0,
+      });
+    } else if (message.type === MessageType.preVote) {
+      this.send({
+        ...this.envelope(message.from),
+        type: MessageType.preVoteResponse,
+        reject: true,
+      });
+    }
+  }
+
+  private handleVoteRequest(message: VoteMessage): void {
+    const isPreVote = message.type === MessageType.preVote;
+    const canVote =
+      this.vote === message.from ||
+      (this.vote === 0 && this.lead === 0) ||
+      (isPreVote && message.term > this.term);
+    const granted = canVote && this.log.isUpToDate(message.index, message.logTerm);
+    const responseType = isPreVote ? MessageType.preVoteResponse : MessageType.voteResponse;
+    this.info(
+      `${granted ? "grants" : "rejects"} ${describeType(message.type)} from ${message.from} at term ${message.term}`,
+    );
+    if (granted && !isPreVote) {
+      this.electionElapsed = 0;
+      this.vote = message.from;
+    }
+    // A granted pre-vote answers in the candidate's future term, so that the
+    // candidate can tell it from a stale answer.
+    const term = granted ? message.term : this.term;
+    this.send({
+      groupId: this.groupId,
+      from: this.id,
+      to: message.from,
+      term,
+      type: responseType,
+      reject: !granted,
+    });
+  }
+
+  private campaign(kind: "pre-election" | "election" | "transfer"): void {
+    if (!this.isVoter()) return;
+    if (kind === "pre-election") this.becomePreCandidate();
+    else this.becomeCandidate();
+    const voteType = kind === "pre-election" ? MessageType.preVote : MessageType.vote;
+    const term = kind === "pre-election" ? this.term + 1 : this.term;
+    if (this.recordVote(this.id, true) === "won") {
+      if (kind === "pre-election") this.campaign("election");
+      else this.becomeLeader();
+      return;
+    }
+    for (const voter of this.conf.voters) {
+      if (voter === this.id) continue;
+      this.send({
+        groupId: this.groupId,
+        from: this.id,
+        to: voter,
+        term,
+        type: voteType,
+        index: this.log.lastIndex(),
+        logTerm: this.log.lastTerm(),
+        transfer: kind === "transfer",
+      });
+    }
+  }
+
+  private recordVote(from: NodeId, granted: boolean): "won" | "lost" | "pending" {
+    if (!this.votes.has(from)) this.votes.set(from, granted);
+    let yes = 0;
+    let no = 0;
+    for (const voter of this.conf.voters) {
+      const vote = this.votes.get(voter);
+      if (vote === true) yes++;
+      else if (vote === false) no++;
+    }
+    if (yes >= this.quorum()) return "won";
+    if (no > this.conf.voters.length - this.quorum()) return "lost";
+    return "pending";
+  }
+
+  // ---- role transitions -------------------------------------------------------
+
+  private becomeFollower(term: number, lead: NodeId): void {
+    this.reset(term);
+    this.role = "follower";
+    this.lead = lead;
+    this.stepRole = this.stepFollower;
+    this.tickRole = this.tickElection;
+    this.info(`became follower at term ${term}${lead === 0 ? "" : ` with leader ${lead}`}`);
+  }
+
+  private becomePreCandidate(): void {
+    assert(this.role !== "leader", "raft: leader cannot become pre-candidate");
+    // Neither the term nor the vote changes: a pre-election leaves no trace.
+    this.votes = new Map();
+    this.role = "pre-candidate";
+    this.lead = 0;
+    this.stepRole = this.stepCandidate;
+    this.tickRole = this.tickElection;
+    this.info(`became pre-candidate at term ${this.term}`);
+  }
+
+  private becomeCandidate(): void {
+    assert(this.role !== "leader", "raft: leader cannot become candidate");
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = "candidate";
+    this.stepRole = this.stepCandidate;
+    this.tickRole = this.tickElection;
+    this.info(`became candidate at term ${this.term}`);
+  }
+
+  private becomeLeader(): void {
+    assert(this.role === "candidate", "raft: only a candidate becomes leader");
+    this.reset(this.term);
+    this.role = "leader";
+    this.lead = this.id;
+    this.stepRole = this.stepLeader;
+    this.tickRole = this.tickHeartbeat;
+    const own = this.progress.get(this.id);
+    if (own !== undefined) own.becomeReplicate();
+    // Entries of earlier terms commit only through one of this term (§5.4.2);
+    // the no-op also lets ReadIndex and conf changes start.
+    this.pendingConfIndex = this.log.lastIndex() + 1;
+    this.log.append({
+      index: this.log.lastIndex() + 1,
+      term: this.term,
+      type: EntryType.normal,
+      data: new Uint8Array(0),
+    });
+    this.info(`became leader at term ${this.term}`);
+    this.broadcastPending = true;
+  }
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = 0;
+    }
+    this.lead = 0;
+    this.startupVoteHold = false;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTicks =
+      this.config.electionTicks + this.config.random.int(this.config.electionTicks);
+    this.votes = new Map();
+    this.leadTransferee = 0;
+    this.uncommittedBytes = 0;
+    this.broadcastPending = false;
+    this.readsAwaitingCommit = [];
+    this.openReadRound = undefined;
+    this.readRounds = [];
+    this.resetProgress();
+  }
+
+  private resetProgress(): void {
+    this.progress.clear();
+    const next = this.log.lastIndex() + 1;
+    for (const id of this.conf.voters) this.progress.set(id, this.newProgress(id, next, false));
+    for (const id of this.conf.learners) this.progress.set(id, this.newProgress(id, next, true));
+  }
+
+  private newProgress(id: NodeId, next: number, isLearner: boolean): Progress {
+    const progress = new Progress(
+      next,
+      isLearner,
+      this.config.inflightMessagesMax,
+      this.config.inflightBytesMax,
+    );
+    if (id === this.id) {
+      progress.match = this.log.stable;
+      progress.next = Math.max(next, this.log.stable + 1);
+      progress.recentActive = true;
+    }
+    return progress;
+  }
+
+  // ---- ticks --------------------------------------------------------------
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (!this.isVoter() || this.electionElapsed < this.randomizedElectionTicks) return;
+    this.electionElapsed = 0;
+    this.startupVoteHold = false;
+    this.campaign(this.config.preVote ? "pre-election" : "election");
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.config.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.config.checkQuorum && !this.quorumRecentlyActive()) {
+        this.info("steps down: no quorum heard from in an election timeout");
+        this.becomeFollower(this.term, 0);
+        return;
+      }
+      if (this.leadTransferee !== 0) {
+        this.info(`aborts leadership transfer to ${this.leadTransferee}`);
+        this.leadTransferee = 0;
+      }
+    }
+    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat();
+    }
+  }
+
+  private quorumRecentlyActive(): boolean {
+    let active = 0;
+    for (const voter of this.conf.voters) {
+      const progress = this.progress.get(voter)!;
+      if (voter === this.id || progress.recentActive) active++;
+      progress.recentActive = voter === this.id;
+    }
+    for (const learner of this.conf.learners) this.progress.get(learner)!.recentActive = false;
+    return active >= this.quorum();
+  }
+
+  // ---- role step functions ---------------------------------------------------
+
+  private stepFollower(message: Message): void {
+    switch (message.type) {
+      case MessageType.append:
+        this.heardFromLeader(message.from);
+        this.handleAppend(message);
+        return;
+      case MessageType.heartbeat:
+        this.heardFromLeader(message.from);
+        this.handleHeartbeat(message);
+        return;
+      case MessageType.snapshot:
+        this.heardFromLeader(message.from);
+        this.handleSnapshot(message);
+        return;
+      case MessageType.timeoutNow:
+        this.info(`received timeout-now from ${message.from}: campaigning at once`);
+        this.campaign("transfer");
+        return;
+      case MessageType.appendResponse:
+      case MessageType.heartbeatResponse:
+      case MessageType.snapshotResponse:
+      case MessageType.voteResponse:
+      case MessageType.preVoteResponse:
+      case MessageType.vote:
+      case MessageType.preVote:
+        return;
+    }
+  }
+
+  private heardFromLeader(from: NodeId): void {
+    this.electionElapsed = 0;
+    this.lead = from;
+  }
+
+  private stepCandidate(message: Message): void {
+    switch (message.type) {
+      case MessageType.append:
+      case MessageType.heartbeat:
+      case MessageType.snapshot:
+        // A leader exists in our term (a pre-candidate's term is the leader's).
+        this.becomeFollower(message.term, message.from);
+        this.stepFollower(message);
+        return;
+      case MessageType.voteResponse:
+      case MessageType.preVoteResponse: {
+        const expected =
+          this.role === "pre-candidate" ? MessageType.preVoteResponse : MessageType.voteResponse;
+        if (message.type !== expected) return;
+        const outcome = this.recordVote(message.from, !message.reject);
+        if (outcome === "won") {
+          if (this.role === "pre-candidate") this.campaign("election");
+          else this.becomeLeader();
+        } else if (outcome === "lost") {
+          this.becomeFollower(this.term, 0);
+        }
+        return;
+      }
+      case MessageType.timeoutNow:
+      case MessageType.appendResponse:
+      case MessageType.heartbeatResponse:
+      case MessageType.snapshotResponse:
+      case MessageType.vote:
+      case MessageType.preVote:
+        return;
+    }
+  }
+
+  private stepLeader(message: Message): void {
+    const progress = this.progress.get(message.from);
+    switch (message.type) {
+      case MessageType.appendResponse:
+        if (progress === undefined) return;
+        progress.recentActive = true;
+        this.handleAppendResponse(message, progress);
+        return;
+      case MessageType.heartbeatResponse:
+        if (progress === undefined) return;
+        progress.recentActive = true;
+        this.handleHeartbeatResponse(message, progress);
+        return;
+      case MessageType.snapshotResponse:
+        if (progress === undefined) return;
+        progress.recentActive = true;
+        this.handleSnapshotResponse(message, progress);
+        return;
+      case MessageType.append:
+      case MessageType.heartbeat:
+      case MessageType.snapshot:
+        // Two leaders in one term would break election safety.
+        assert(
+          false,
+          () =>
+            `raft: leader ${this.id} got ${describeType(message.type)} from ${message.from} in its term ${this.term}`,
+        );
+        return;
+      case MessageType.voteResponse:
+      case MessageType.preVoteResponse:
+      case MessageType.timeoutNow:
+      case MessageType.vote:
+      case MessageType.preVote:
+        return;
+    }
+  }
+
+  // ---- follower side of replication ---------------------------------------------
+
+  private handleAppend(message: AppendMessage): void {
+    if (message.index < this.log.committed) {
+      this.respondAppend(message.from, this.log.committed);
+      return;
+    }
+    if (this.log.matchTerm(message.index, message.logTerm)) {
+      const lastMatch = this.log.appendFromLeader(message.index, message.entries);
+      this.log.commitTo(Math.min(message.commit, lastMatch));
+      this.respondAppend(message.from, lastMatch);
+      return;
+    }
+    const hintIndex = this.log.findConflictByTerm(
+      Math.min(message.index, this.log.lastIndex()),
+      message.logTerm,
+    );
+    this.info(
+      `rejects append at ${message.index}/${message.logTerm} from ${message.from}; hint ${hintIndex}`,
+    );
+    this.send({
+      ...this.envelope(message.from),
+      type: MessageType.appendResponse,
+      index: message.index,
+      reject: true,
+      rejectHint: hintIndex,
+      logTermHint: this.log.term(hintIndex) ?? 0,
+    });
+  }
+
+  private respondAppend(to: NodeId, index: number): void {
+    this.send({
+      ...this.envelope(to),
+      type: MessageType.appendResponse,
+      index,
+      reject: false,
+      rejectHint: 0,
+      logTermHint: 0,
+    });
+  }
+
+  private handleHeartbeat(message: HeartbeatMessage): void {
+    this.log.commitTo(Math.min(message.commit, this.log.lastIndex()));
+    this.send({
+      ...this.envelope(message.from),
+      type: MessageType.heartbeatResponse,
+      context: message.context,
+    });
+  }
+
+  private handleSnapshot(message: SnapshotMessage): void {
+    const { meta } = message;
+    if (meta.index <= this.log.committed) {
+      this.snapshotReceipt = undefined;
+      this.respondAppend(message.from, this.log.committed);
+      return;
+    }
+    let receipt = this.snapshotReceipt;
+    if (receipt === undefined || receipt.index !== meta.index || receipt.term !== meta.term) {
+      receipt = { index: meta.index, term: meta.term, chunks: [], receivedBytes: 0 };
+      this.snapshotReceipt = receipt;
+    }
+    if (message.offset === receipt.receivedBytes) {
+      receipt.chunks.push(message.chunk);
+      receipt.receivedBytes += message.chunk.length;
+    }
+    if (receipt.receivedBytes < message.totalBytes) {
+      this.send({
+        ...this.envelope(message.from),
+        type: MessageType.snapshotResponse,
+        snapshotIndex: meta.index,
+        nextOffset: receipt.receivedBytes,
+      });
+      return;
+    }
+    this.snapshotReceipt = undefined;
+    this.restoreSnapshot({ meta, data: concatChunks(receipt.chunks, receipt.receivedBytes) });
+    this.respondAppend(message.from, meta.index);
+  }
+
+  private restoreSnapshot(snapshot: Snapshot): void {
+    const { meta } = snapshot;
+    if (this.log.matchTerm(meta.index, meta.term)) {
+      // We hold the snapshot's last entry, so we hold everything before it:
+      // wiping the log would lose entries after it that we may have acked.
+      this.info(`already has snapshot entry ${meta.index}/${meta.term}: advances commit only`);
+      this.log.commitTo(meta.index);
+      return;
+    }
+    this.info(`restores snapshot at ${meta.index}/${meta.term}`);
+    this.log.restoreSnapshot(meta);
+    this.conf = meta.conf;
+    this.resetProgress();
+    this.pendingSnapshot = snapshot;
+    this.latestSnapshot = snapshot;
+  }
+
+  // ---- leader side of replication -----------------------------------------------
+
+  private handleAppendResponse(message: AppendResponseMessage, progress: Progress): void {
+    if (message.reject) {
+      let hint = message.rejectHint;
+      if (message.logTermHint > 0) hint = this.log.findConflictByTerm(hint, message.logTermHint);
+      if (progress.maybeDecreaseTo(message.index, hint)) {
+        if (progress.state === "replicate") progress.becomeProbe();
+        this.sendAppend(message.from);
+      }
+      return;
+    }
+    const wasPaused = progress.isPaused();
+    if (!progress.maybeUpdate(message.index)) return;
+    if (progress.state === "probe") progress.becomeReplicate();
+    else if (progress.state === "snapshot" && progress.match >= progress.snapshotIndex) {
+      progress.becomeProbe();
+      progress.becomeReplicate();
+    } else if (progress.state === "replicate") progress.inflights.freeTo(message.index);
+    if (this.maybeCommit()) this.broadcastAppend();
+    else if (wasPaused) this.sendAppend(message.from);
+    while (this.sendAppend(message.from, { sendIfEmpty: false })) {}
+    if (message.from === this.leadTransferee && progress.match === this.log.lastIndex()) {
+      this.sendTimeoutNow(message.from);
+    }
+  }
+
+  private handleHeartbeatResponse(message: HeartbeatResponseMessage, progress: Progress): void {
+    progress.probeSent = false;
+    progress.heartbeatAcked = Math.max(progress.heartbeatAcked, message.context);
+    if (progress.state === "snapshot") this.sendSnapshotChunk(message.from, progress);
+    else if (progress.match < this.log.lastIndex()) {
+      // In replicate state a full window may hide lost appends: probe the tail.
+      if (progress.state === "replicate" && progress.isPaused())
+        this.sendEmptyAppend(message.from, progress);
+      else this.sendAppend(message.from);
+    }
+    this.releaseConfirmedReads();
+  }
+
+  private handleSnapshotResponse(message: SnapshotResponseMessage, progress: Progress): void {
+    if (progress.state !== "snapshot" || progress.snapshotIndex !== message.snapshotIndex) return;
+    if (message.nextOffset <= progress.snapshotOffset && message.nextOffset !== 0) return;
+    progress.snapshotOffset = message.nextOffset;
+    this.sendSnapshotChunk(message.from, progress);
+  }
+
+  /** Sends the next append to `to` if flow control allows; true if one was sent. */
+  private sendAppend(
+    to: NodeId,
+    options: { sendIfEmpty: boolean } = { sendIfEmpty: true },
+  ): boolean {
+    const progress = this.progress.get(to);
+    if (progress === undefined || to === this.id || progress.isPaused()) return false;
+    const prevIndex = progress.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    const entries = this.log.slice(progress.next, this.config.messageBytesMax);
+    if (prevTerm === undefined || entries === undefined) {
+      this.startSnapshot(to, progress);
+      return false;
+    }
+    if (entries.length === 0 && !options.sendIfEmpty) return false;
+    let bytes = 0;
+    for (const entry of entries) bytes += entryBytes(entry);
+    this.send({
+      ...this.envelope(to),
+      type: MessageType.append,
+      index: prevIndex,
+      logTerm: prevTerm,
+      entries,
+      commit: this.log.committed,
+    });
+    progress.sentAppend(prevIndex + entries.length, bytes);
+    return true;
+  }
+
+  private sendEmptyAppend(to: NodeId, progress: Progress): void {
+    const prevIndex = progress.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm === undefined) {
+      progress.becomeProbe();
+      this.sendAppend(to);
+      return;
+    }
+    this.send({
+      ...this.envelope(to),
+      type: MessageType.append,
+      index: prevIndex,
+      logTerm: prevTerm,
+      entries: [],
+      commit: Math.min(this.log.committed, progress.match),
+    });
+  }
+
+  private startSnapshot(to: NodeId, progress: Progress): void {
+    const snapshot = this.latestSnapshot;
+    assert(snapshot !== undefined, "raft: follower behind a compacted log and no snapshot");
+    this.info(`sends snapshot ${snapshot.meta.index}/${snapshot.meta.term} to ${to}`);
+    progress.becomeSnapshot(snapshot.meta.index);
+    this.sendSnapshotChunk(to, progress);
+  }
+
+  private sendSnapshotChunk(to: NodeId, progress: Progress): void {
+    const snapshot = this.latestSnapshot;
+    if (snapshot === undefined || snapshot.meta.index !== progress.snapshotIndex) {
+      progress.becomeProbe();
+      return;
+    }
+    const offset = Math.min(progress.snapshotOffset, snapshot.data.length);
+    const end = Math.min(offset + this.config.snapshotChunkBytes, snapshot.data.length);
+    this.send({
+      ...this.envelope(to),
+      type: MessageType.snapshot,
+      meta: snapshot.meta,
+      totalBytes: snapshot.data.length,
+      offset,
+      chunk: snapshot.data.subarray(offset, end),
+    });
+  }
+
+  private broadcastAppend(): void {
+    for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id);
+  }
+
+  /** Sends a heartbeat to every follower; returns its sequence number. */
+  private broadcastHeartbeat(): number {
+    const sequence = ++this.heartbeatSequence;
+    this.heartbeatSentTicks[sequence % limits.heartbeatHistoryMax] = this.tickCount;
+    for (const [id, progress] of this.progress) {
+      if (id === this.id) continue;
+      this.send({
+        ...this.envelope(id),
+        type: MessageType.heartbeat,
+        commit: Math.min(progress.match, this.log.committed),
+        context: sequence,
+      });
+    }
+    this.releaseConfirmedReads();
+    return sequence;
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.info(`sends timeout-now to ${to}`);
+    this.send({ ...this.envelope(to), type: MessageType.timeoutNow });
+  }
+
+  /** Advances commit to the quorum's match if it is in this term; true if it moved. */
+  private maybeCommit(): boolean {
+    const matches = this.conf.voters
+      .map((id) => this.progress.get(id)!.match)
+      .sort((a, b) => b - a);
+    const quorumMatch = matches[this.quorum() - 1]!;
+    if (quorumMatch <= this.log.committed || this.log.term(quorumMatch) !== this.term) return false;
+    for (let index = this.log.committed + 1; index <= quorumMatch; index++) {
+      const entry = this.log.entry(index);
+      if (entry.term === this.term)
+        this.uncommittedBytes = Math.max(0, this.uncommittedBytes - entryBytes(entry));
+    }
+    this.log.commitTo(quorumMatch);
+    if (this.readsAwaitingCommit.length > 0 && this.committedInCurrentTerm()) {
+      const waiting = this.readsAwaitingCommit;
+      this.readsAwaitingCommit = [];
+      for (const context of waiting) this.acceptRead(context);
+    }
+    return true;
+  }
+
+  // ---- reads ----------------------------------------------------------------
+
+  private committedInCurrentTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  private acceptRead(context: number): void {
+    if (this.conf.voters.length === 1 || this.leaseValid()) {
+      this.readStates.push({ index: this.log.committed, context });
+      return;
+    }
+    if (this.openReadRound === undefined) {
+      this.openReadRound = { index: this.log.committed, contexts: [], heartbeatSequence: 0 };
+    }
+    this.openReadRound.contexts.push(context);
+  }
+
+  /** Releases read rounds whose heartbeat a quorum has answered, in order. */
+  private releaseConfirmedReads(): void {
+    while (this.readRounds.length > 0) {
+      const round = this.readRounds[0]!;
+      let acks = 0;
+      for (const voter of this.conf.voters) {
+        if (
+          voter === this.id ||
+          this.progress.get(voter)!.heartbeatAcked >= round.heartbeatSequence
+        )
+          acks++;
+      }
+      if (acks < this.quorum()) return;
+      this.readRounds.shift();
+      for (const context of round.contexts) this.readStates.push({ index: round.index, context });
+    }
+  }
+
+  private leaseValid(): boolean {
+    if (this.config.readMode !== "lease" || this.leadTransferee !== 0) return false;
+    const sentTicks: number[] = [];
+    for (const voter of this.conf.voters) {
+      if (voter === this.id) {
+        sentTicks.push(this.tickCount);
+        continue;
+      }
+      const acked = this.progress.get(voter)!.heartbeatAcked;
+      const remembered = acked > 0 && this.heartbeatSequence - acked < limits.heartbeatHistoryMax;
+      sentTicks.push(
+        remembered
+          ? this.heartbeatSentTicks[acked % limits.heartbeatHistoryMax]!
+          : Number.NEGATIVE_INFINITY,
+      );
+    }
+    sentTicks.sort((a, b) => b - a);
+    const leaseStart = sentTicks[this.quorum() - 1]!;
+    return this.tickCount < leaseStart + this.config.electionTicks - this.config.leaseDriftTicks;
+  }
+
+  // ---- membership ------------------------------------------------------------
+
+  private checkConfChangeProposal(change: ConfChange): void {
+    if (this.pendingConfIndex > this.log.applied) {
+      throw new ProposalDroppedError(this.groupId, "a configuration change is pending", {
+        pendingConfIndex: this.pendingConfIndex,
+        applied: this.log.applied,
+      });
+    }
+    const problem = confChangeProblem(this.conf, change);
+    if (problem !== undefined) throw new ProposalDroppedError(this.groupId, problem);
+  }
+
+  private applyConfChangeEntry(entry: Entry): void {
+    const change = decodeConfChange(entry.data);
+    const problem = confChangeProblem(this.conf, change);
+    if (problem !== undefined) {
+      this.info(`skips conf change at ${entry.index}: ${problem}`);
+      return;
+    }
+    this.conf = applyConfChange(this.conf, change);
+    this.info(
+      `applies conf change at ${entry.index}: voters [${this.conf.voters}] learners [${this.conf.learners}]`,
+    );
+    const next = this.log.lastIndex() + 1;
+    for (const id of [...this.progress.keys()]) {
+      if (!this.conf.voters.includes(id) && !this.conf.learners.includes(id))
+        this.progress.delete(id);
+    }
+    for (const id of this.conf.voters) {
+      const existing = this.progress.get(id);
+      if (existing === undefined || existing.isLearner) {
+        const progress = this.newProgress(id, next, false);
+        if (existing !== undefined) progress.maybeUpdate(existing.match);
+        this.progress.set(id, progress);
+      }
+    }
+    for (const id of this.conf.learners) {
+      if (!this.progress.has(id)) this.progress.set(id, this.newProgress(id, next, true));
+    }
+    if (this.role !== "leader") return;
+    if (!this.isVoter()) {
+      // Let followers learn the commit of our removal before we go quiet.
+      this.broadcastAppend();
+      this.info("steps down: removed from the configuration");
+      this.becomeFollower(this.term, 0);
+      return;
+    }
+    if (this.leadTransferee !== 0 && !this.isVoter(this.leadTransferee)) this.leadTransferee = 0;
+    this.maybeCommit();
+    this.broadcastAppend();
+  }
+
+  // ---- helpers --------------------------------------------------------------
+
+  private envelope(to: NodeId): { groupId: number; from: NodeId; to: NodeId; term: number } {
+    return { groupId: this.groupId, from: this.id, to, term: this.term };
+  }
+
+  private send(message: Message): void {
+    this.outbox.push(message);
+  }
+
+  private info(text: string): void {
+    this.config.logger.info(`${this.id} ${text}`);
+  }
+}
+
+function concatChunks(chunks: readonly Uint8Array[], totalBytes: number): Uint8Array {
+  const data = new Uint8Array(totalBytes);
+  let offset = 0;
+  for (const chunk of chunks) {
+    data.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return data;
+}
+
+const typeNames: Record<MessageType, string> = {
+  [MessageType.append]: "append",
+  [MessageType.appendResponse]: "append-response",
+  [MessageType.vote]: "vote",
+  [MessageType.voteResponse]: "vote-response",
+  [MessageType.preVote]: "pre-vote",
+  [MessageType.preVoteResponse]: "pre-vote-response",
+  [MessageType.heartbeat]: "heartbeat",
+  [MessageType.heartbeatResponse]: "heartbeat-response",
+  [MessageType.snapshot]: "snapshot",
+  [MessageType.snapshotResponse]: "snapshot-response",
+  [MessageType.timeoutNow]: "timeout-now",
+};
+
+export function describeType(type: MessageType): string {
+  return typeNames[type];
+}

@@ -1,0 +1,170 @@
+// One simulated member: a RawNode, its SimDisk and its state machine, run
+// through the Ready contract with a disk sync that takes simulated time.
+
+import type { RaftConfig } from "../../src/raft/config.js";
+import type { Prng } from "../../src/raft/prng.js";
+import type { Ready } from "../../src/raft/raw-node.js";
+import { RawNode } from "../../src/raft/raw-node.js";
+import { type ConfState, type Entry, EntryType, type Message } from "../../src/raft/types.js";
+import { SimDisk } from "./disk.js";
+import type { Invariants } from "./invariants.js";
+import { type Command, decodeCommand, RegisterMachine } from "./state-machine.js";
+
+export interface NodeCallbacks {
+  send(message: Message): void;
+  /** A command this node proposed was applied at its index. */
+  proposalApplied(command: Command, applied: boolean): void;
+  readServed(context: number, value: number | null): void;
+  event(line: string): void;
+}
+
+export class SimNode {
+  readonly disk = new SimDisk();
+  raw: RawNode | undefined;
+  machine = new RegisterMachine();
+  private inProgress: { ready: Ready; syncAt: number } | undefined;
+  /** Proposals made here, by index, until applied or the node crashes. */
+  private proposals = new Map<number, { client: number; seq: number }>();
+  private reads: { index: number; context: number; key: string }[] = [];
+  readonly readKeys = new Map<number, string>();
+
+  constructor(
+    readonly id: number,
+    private readonly config: Omit<RaftConfig, "id">,
+    private readonly bootConf: ConfState,
+    private readonly invariants: Invariants,
+    private readonly callbacks: NodeCallbacks,
+  ) {}
+
+  get up(): boolean {
+    return this.raw !== undefined;
+  }
+
+  start(): void {
+    const snapshot = this.disk.snapshot;
+    this.machine =
+      snapshot === undefined ? new RegisterMachine() : RegisterMachine.fromSnapshot(snapshot.data);
+    this.raw = new RawNode(
+      { ...this.config, id: this.id },
+      {
+        hardState: this.disk.hardState,
+        offset: this.disk.offset,
+        offsetTerm: this.disk.offsetTerm,
+        entries: this.disk.entries,
+        applied: snapshot?.meta.index ?? 0,
+        conf: snapshot?.meta.conf ?? this.bootConf,
+        snapshot,
+      },
+    );
+    this.invariants.nodeRestarted(this.id);
+  }
+
+  crash(random: Prng, reason: string): void {
+    this.callbacks.event(`${this.id} crashes (${reason})`);
+    this.disk.crash(random);
+    this.raw = undefined;
+    this.inProgress = undefined;
+    this.proposals.clear();
+    this.reads = [];
+    this.readKeys.clear();
+  }
+
+  propose(command: Command, data: Uint8Array): void {
+    const index = this.raw!.propose(data);
+    this.proposals.set(index, { client: command.client, seq: command.seq });
+  }
+
+  readIndex(context: number, key: string): void {
+    this.raw!.readIndex(context);
+    this.readKeys.set(context, key);
+  }
+
+  /** Takes a Ready if one is waiting and no sync is outstanding. */
+  processReady(now: number, syncDelayTicks: number, random: Prng): void {
+    const raw = this.raw;
+    if (raw === undefined || this.inProgress !== undefined || !raw.hasReady()) return;
+    const ready = raw.ready();
+    if (ready.softState?.role === "leader") this.invariants.leaderElected(raw.raft);
+    if (ready.softState !== undefined) {
+      this.callbacks.event(`${this.id} is ${ready.softState.role} at term ${raw.raft.term}`);
+    }
+    this.invariants.entriesAppended(raw.raft, ready.entries);
+    if (ready.hardState !== undefined) this.invariants.commitAdvanced(raw.raft);
+    if (ready.snapshot !== undefined) this.disk.writeSnapshot(ready.snapshot);
+    this.disk.writeEntries(ready.entries);
+    if (ready.hardState !== undefined) this.disk.writeHardState(ready.hardState);
+    this.inProgress = {
+      ready,
+      syncAt: ready.mustSync ? now + random.int(syncDelayTicks + 1) : now,
+    };
+    this.completeSync(now, random);
+  }
+
+  /** Finishes the outstanding Ready once its sync is due. */
+  completeSync(now: number, random: Prng): void {
+    const pending = this.inProgress;
+    if (pending === undefined || pending.syncAt > now) return;
+    if (!this.disk.sync()) {
+      this.crash(random, "disk sync failed");
+      return;
+    }
+    this.inProgress = undefined;
+    const { ready } = pending;
+    for (const message of ready.messages) this.callbacks.send(message);
+    if (ready.snapshot !== undefined) {
+      this.machine = RegisterMachine.fromSnapshot(ready.snapshot.data);
+      this.reads = this.reads.filter((read) => read.index > ready.snapshot!.meta.index);
+    }
+    for (const entry of ready.committedEntries) this.apply(entry);
+    for (const state of ready.readStates) {
+      const key = this.readKeys.get(state.context);
+      if (key !== undefined) this.reads.push({ index: state.index, context: state.context, key });
+    }
+    this.raw!.advance();
+    this.serveReads();
+  }
+
+  /** Snapshots the state machine at the applied index and compacts the log, keeping a tail. */
+  snapshotAndCompact(tailEntries: number): void {
+    const raw = this.raw;
+    if (raw === undefined || this.inProgress !== undefined) return;
+    const applied = raw.raft.log.applied;
+    if (applied <= raw.raft.log.offset) return;
+    const snapshot = raw.createSnapshot(applied, this.machine.snapshot());
+    this.disk.snapshot = snapshot;
+    const compactTo = Math.max(
+      raw.raft.log.offset,
+      Math.min(applied - tailEntries, raw.raft.log.stable, this.disk.lastIndex()),
+    );
+    if (compactTo <= raw.raft.log.offset) return;
+    this.disk.compact(compactTo, raw.raft.log.term(compactTo)!);
+    raw.compact(compactTo);
+    this.callbacks.event(`${this.id} snapshots at ${applied}, compacts to ${compactTo}`);
+  }
+
+  private apply(entry: Entry): void {
+    this.invariants.entryApplied(this.id, entry);
+    if (entry.type !== EntryType.normal || entry.data.length === 0) return;
+    const command = decodeCommand(entry.data);
+    const applied = this.machine.apply(command);
+    const proposal = this.proposals.get(entry.index);
+    if (proposal === undefined) return;
+    this.proposals.delete(entry.index);
+    if (proposal.client === command.client && proposal.seq === command.seq) {
+      this.callbacks.proposalApplied(command, applied);
+    }
+  }
+
+  private serveReads(): void {
+    const applied = this.raw!.raft.log.applied;
+    const waiting: typeof this.reads = [];
+    for (const read of this.reads) {
+      if (read.index > applied) waiting.push(read);
+      else {
+        this.readKeys.delete(read.context);
+        this.callbacks.readServed(read.context, this.machine.read(read.key));
+      }
+    }
+    this.reads = waiting;
+  }
+}
