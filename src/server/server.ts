@@ -114,8 +114,9 @@ export class MemcachedServer implements ConnectionHost {
     }
     if (this.connections.size >= this.options.settings.maxConnections) {
       this.counters.rejectedConnections++;
+      // The client may already be gone; there is nothing to tell it then.
       socket.on("error", () => {});
-      socket.end(`${replies.tooManyConnections}\r\n`);
+      socket.end(`${replies.tooManyConnections}\r\n`, () => socket.destroy());
       return;
     }
     this.counters.totalConnections++;

@@ -19,6 +19,7 @@ export interface TestServerOptions {
   readonly clock?: Clock;
   /** Wraps the memory store, e.g. to make it asynchronous. */
   readonly wrapStore?: (store: MemoryStore) => Store;
+  readonly onShutdownRequest?: (graceful: boolean) => void;
 }
 
 export async function startMemraft(options: TestServerOptions = {}): Promise<TestServer> {
@@ -36,6 +37,7 @@ export async function startMemraft(options: TestServerOptions = {}): Promise<Tes
     clock,
     logger: silentLogger,
     memraftVersion: "test",
+    ...(options.onShutdownRequest ? { onShutdownRequest: options.onShutdownRequest } : {}),
   });
   const { port } = await server.listen();
   return { server, store, port, stop: () => server.close() };

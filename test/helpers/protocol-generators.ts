@@ -15,7 +15,9 @@ const value = fc.uint8Array({ maxLength: 48 }).map((bytes) => Buffer.from(bytes)
 const opaque = fc.integer({ min: 0, max: 999 }).map((n) => `O${n}`);
 
 const text = (parts: readonly (string | Buffer)[]): Buffer =>
-  Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part, "latin1") : part)));
+  Buffer.concat(
+    parts.map((part) => (typeof part === "string" ? Buffer.from(part, "latin1") : part)),
+  );
 
 const storage = fc
   .tuple(
@@ -26,41 +28,57 @@ const storage = fc
     value,
     noreply,
   )
-  .map(([command, k, flags, ttl, v, nr]) => text([`${command} ${k} ${flags} ${ttl} ${v.length}${nr}\r\n`, v, "\r\n"]));
+  .map(([command, k, flags, ttl, v, nr]) =>
+    text([`${command} ${k} ${flags} ${ttl} ${v.length}${nr}\r\n`, v, "\r\n"]),
+  );
 
 const cas = fc
   .tuple(key, smallNumber, value, noreply)
   .map(([k, unique, v, nr]) => text([`cas ${k} 0 0 ${v.length} ${unique}${nr}\r\n`, v, "\r\n"]));
 
 const retrieval = fc
-  .tuple(fc.constantFrom("get", "gets", "gat 100", "gats 0"), fc.array(key, { minLength: 1, maxLength: 4 }))
+  .tuple(
+    fc.constantFrom("get", "gets", "gat 100", "gats 0"),
+    fc.array(key, { minLength: 1, maxLength: 4 }),
+  )
   .map(([command, ks]) => text([`${command} ${ks.join(" ")}\r\n`]));
 
 const simple = fc.oneof(
   fc.tuple(key, noreply).map(([k, nr]) => text([`delete ${k}${nr}\r\n`])),
   fc
-    .tuple(fc.constantFrom("incr", "decr"), key, fc.constantFrom("1", "7", "18446744073709551615"), noreply)
+    .tuple(
+      fc.constantFrom("incr", "decr"),
+      key,
+      fc.constantFrom("1", "7", "18446744073709551615"),
+      noreply,
+    )
     .map(([c, k, d, nr]) => text([`${c} ${k} ${d}${nr}\r\n`])),
   fc.tuple(key, exptime, noreply).map(([k, ttl, nr]) => text([`touch ${k} ${ttl}${nr}\r\n`])),
-  fc.constantFrom(
-    "mn\r\n",
-    "version\r\n",
-    "verbosity 1\r\n",
-    "verbosity 0 noreply\r\n",
-    "flush_all\r\n",
-    "flush_all 0 noreply\r\n",
-    "stats sizes\r\n",
-    "bogus command\r\n",
-    "get\r\n",
-    `set ${"x".repeat(251)} 0 0 1\r\n`,
-    "set bad 0 0 2\r\nabcd\r\n",
-    "set bad 0 0 abc\r\n",
-    "\r\n",
-  ).map((line) => text([line])),
+  fc
+    .constantFrom(
+      "mn\r\n",
+      "version\r\n",
+      "verbosity 1\r\n",
+      "verbosity 0 noreply\r\n",
+      "flush_all\r\n",
+      "flush_all 0 noreply\r\n",
+      "stats sizes\r\n",
+      "bogus command\r\n",
+      "get\r\n",
+      `set ${"x".repeat(251)} 0 0 1\r\n`,
+      "set bad 0 0 2\r\nabcd\r\n",
+      "set bad 0 0 abc\r\n",
+      "\r\n",
+    )
+    .map((line) => text([line])),
 );
 
 const metaGet = fc
-  .tuple(key, fc.subarray(["v", "k", "c", "f", "s", "t", "h", "l", "q", "u", "T30", "N30", "R30"]), opaque)
+  .tuple(
+    key,
+    fc.subarray(["v", "k", "c", "f", "s", "t", "h", "l", "q", "u", "T30", "N30", "R30"]),
+    opaque,
+  )
   .map(([k, flags, o]) => text([`mg ${k} ${[...flags, o].join(" ")}\r\n`]));
 
 const metaSet = fc
@@ -72,7 +90,11 @@ const metaSet = fc
     fc.constantFrom("", "C1", "C5"),
   )
   .map(([k, v, flags, mode, compare]) =>
-    text([`ms ${k} ${v.length} ${[...flags, mode, compare].filter(Boolean).join(" ")}\r\n`, v, "\r\n"]),
+    text([
+      `ms ${k} ${v.length} ${[...flags, mode, compare].filter(Boolean).join(" ")}\r\n`,
+      v,
+      "\r\n",
+    ]),
   );
 
 const metaDelete = fc
@@ -108,8 +130,8 @@ export function cutsFor(length: number): fc.Arbitrary<number[]> {
 }
 
 /** A stream and the cut points to split it at. */
-export const cutStream: fc.Arbitrary<{ stream: Buffer; cuts: number[] }> = commandStream.chain((stream) =>
-  cutsFor(stream.length).map((cuts) => ({ stream, cuts })),
+export const cutStream: fc.Arbitrary<{ stream: Buffer; cuts: number[] }> = commandStream.chain(
+  (stream) => cutsFor(stream.length).map((cuts) => ({ stream, cuts })),
 );
 
 export function split(stream: Buffer, cuts: readonly number[]): Buffer[] {

@@ -69,7 +69,13 @@ export class ProtocolSession {
       itemSizeMaxBytes: settings.itemSizeMaxBytes,
       sweep: false,
     });
-    const host = new MemcachedServer({ settings, store, clock, logger: silentLogger, memraftVersion: "test" });
+    const host = new MemcachedServer({
+      settings,
+      store,
+      clock,
+      logger: silentLogger,
+      memraftVersion: "test",
+    });
     new Connection(1, this.socket as unknown as Socket, host);
   }
 

@@ -5,13 +5,16 @@ import { connect, type Socket } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 
 export class RawClient {
-  private received = Buffer.alloc(0);
+  private readonly chunks: Buffer[] = [];
+  private receivedBytes = 0;
+  private joined = Buffer.alloc(0);
   private closed = false;
   private readonly waiters = new Set<() => void>();
 
   private constructor(private readonly socket: Socket) {
     socket.on("data", (chunk: Buffer) => {
-      this.received = Buffer.concat([this.received, chunk]);
+      this.chunks.push(chunk);
+      this.receivedBytes += chunk.length;
       this.wake();
     });
     socket.on("close", () => {
@@ -35,16 +38,22 @@ export class RawClient {
 
   /** Everything received so far. */
   get bytes(): Buffer {
-    return this.received;
+    if (this.chunks.length > 0)
+      this.joined = Buffer.concat([this.joined, ...this.chunks.splice(0)]);
+    return this.joined;
+  }
+
+  /** How many bytes arrived so far (cheaper than `bytes` for large replies). */
+  get byteCount(): number {
+    return this.receivedBytes;
   }
 
   /** Writes bytes; writing to a connection the server closed is not an error here. */
   write(data: string | Buffer): Promise<void> {
     if (this.closed || this.socket.writableEnded) return Promise.resolve();
+    const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : data;
     return new Promise((resolve) => {
-      this.socket.write(typeof data === "string" ? Buffer.from(data, "latin1") : data, () =>
-        resolve(),
-      );
+      this.socket.write(bytes, () => resolve());
     });
   }
 
@@ -59,13 +68,9 @@ export class RawClient {
   /** Resolves when `condition` holds on the received bytes, or the connection closed. */
   async until(condition: (received: Buffer) => boolean, timeoutMs = 5000): Promise<Buffer> {
     const deadline = Date.now() + timeoutMs;
-    while (!condition(this.received) && !this.closed) {
+    while (!condition(this.bytes) && !this.closed) {
       const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new Error(
-          `timed out; received so far: ${JSON.stringify(this.received.toString("latin1"))}`,
-        );
-      }
+      if (left <= 0) throw new Error(`timed out; ${this.describe()}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.add(() => {
@@ -74,20 +79,19 @@ export class RawClient {
         });
       });
     }
-    return this.received;
+    return this.bytes;
   }
 
   /** Sends `request`, then reads until the reply ends with `terminator`. */
   async request(request: string | Buffer, terminator = "\r\n"): Promise<string> {
-    const start = this.received.length;
+    const start = this.byteCount;
     await this.write(request);
     const end = Buffer.from(terminator, "latin1");
-    await this.until(
-      (received) =>
-        received.length - start >= end.length &&
-        received.subarray(received.length - end.length).equals(end),
+    const received = await this.until(
+      (bytes) =>
+        bytes.length - start >= end.length && bytes.subarray(bytes.length - end.length).equals(end),
     );
-    return this.received.subarray(start).toString("latin1");
+    return received.subarray(start).toString("latin1");
   }
 
   /** Waits for the server to close the connection. */
@@ -97,8 +101,23 @@ export class RawClient {
     });
   }
 
+  /** Stops reading replies, as a client that does not consume them. */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
   close(): void {
     this.socket.destroy();
+  }
+
+  private describe(): string {
+    const text = this.bytes.toString("latin1");
+    const shown = text.length > 300 ? `${text.slice(0, 150)}…${text.slice(-150)}` : text;
+    return `received ${text.length} bytes: ${JSON.stringify(shown)}`;
   }
 
   private wake(): void {

@@ -32,9 +32,15 @@ test("random garbage never throws out of a connection", (t) => {
 
 test("replies keep request order across many pipelined commands", (t) => {
   const session = new ProtocolSession();
-  const commands = Array.from({ length: 500 }, (_, i) => `set k${i} 0 0 ${String(i).length}\r\n${i}\r\nget k${i}\r\n`);
+  const commands = Array.from(
+    { length: 500 },
+    (_, i) => `set k${i} 0 0 ${String(i).length}\r\n${i}\r\nget k${i}\r\n`,
+  );
   session.feed(commands.join(""));
-  const expected = Array.from({ length: 500 }, (_, i) => `STORED\r\nVALUE k${i} 0 ${String(i).length}\r\n${i}\r\nEND\r\n`);
+  const expected = Array.from(
+    { length: 500 },
+    (_, i) => `STORED\r\nVALUE k${i} 0 ${String(i).length}\r\n${i}\r\nEND\r\n`,
+  );
   t.is(session.output, expected.join(""));
 });
 
