@@ -129,3 +129,18 @@ test("a hard link shares bytes under two names", async (t) => {
   t.is((await fs.readFile("b")).toString(), "shared");
   t.false(await fs.exists("a"));
 });
+
+test("a process view fails every call after a crash, so a dead process cannot write", async (t) => {
+  const fs = new FaultFileSystem();
+  const before = fs.processView();
+  const file = await before.create("f");
+  await file.append(Buffer.from("synced"));
+  await file.sync();
+  await before.syncDirectory(".");
+  fs.crash({ mode: "drop", random: never });
+  await t.throwsAsync(before.create("g"), { message: /process crashed/ });
+  await t.throwsAsync(before.remove("f"), { message: /process crashed/ });
+  t.deepEqual(await fs.list("."), ["f"]);
+  const after = fs.processView();
+  t.is((await after.readFile("f")).toString(), "synced");
+});

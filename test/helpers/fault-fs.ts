@@ -12,7 +12,9 @@
 //   made) survive a crash only if their directory was synced after the
 //   change; otherwise the directory reverts to its last synced listing.
 // - Every handle opened before a crash fails afterwards, as the process that
-//   held it is gone.
+//   held it is gone; so does every call through a processView() taken
+//   before the crash (a crashed engine's background work cannot touch the
+//   state the next "process" recovers from).
 // - `inject` makes chosen operations fail with an I/O error instead of
 //   running (for "the disk write fails" tests).
 // Randomness comes from the caller's seeded `random()`, so a failing seed
@@ -143,6 +145,35 @@ export class FaultFileSystem implements FileSystem {
       seen.add(entry.inode);
       entry.inode.crash(options.mode, options.random);
     }
+  }
+
+  /**
+   * This file system as one simulated process sees it: after the next
+   * crash() every call through the view fails (EIO), as the process that
+   * made it is gone. Calls before the crash go straight through.
+   */
+  processView(): FileSystem {
+    const generation = this.generation;
+    const alive = async <T>(operation: string, path: string, run: () => Promise<T>): Promise<T> => {
+      if (generation !== this.generation)
+        throw this.error(operation, path, "EIO (process crashed)");
+      return run();
+    };
+    return {
+      openRead: (path) => alive("open", path, () => this.openRead(path)),
+      create: (path) => alive("create", path, () => this.create(path)),
+      openAppend: (path) => alive("open", path, () => this.openAppend(path)),
+      readFile: (path) => alive("read", path, () => this.readFile(path)),
+      rename: (from, to) => alive("rename", from, () => this.rename(from, to)),
+      link: (existing, newPath) => alive("link", newPath, () => this.link(existing, newPath)),
+      remove: (path) => alive("remove", path, () => this.remove(path)),
+      truncate: (path, length) => alive("truncate", path, () => this.truncate(path, length)),
+      list: (directory) => alive("list", directory, () => this.list(directory)),
+      mkdir: (directory) => alive("mkdir", directory, () => this.mkdir(directory)),
+      syncDirectory: (directory) =>
+        alive("syncDirectory", directory, () => this.syncDirectory(directory)),
+      exists: (path) => alive("exists", path, () => this.exists(path)),
+    };
   }
 
   /** Current contents of a file, for assertions and for corrupting on purpose. */

@@ -1,0 +1,251 @@
+// Runs one compaction on the main thread's side: reads input blocks through
+// the FileSystem and feeds them to the worker (compaction-merge.ts), writes
+// and syncs the output files it returns, syncs the directory, then logs the
+// edit (inputs out, outputs in) in the manifest. Inputs are deleted later,
+// when no live version holds them (version-set.ts).
+//
+// A compaction that fails or is aborted leaves its inputs in place and
+// removes the outputs it wrote; files it could not remove are unreferenced
+// and removed at the next open.
+
+import { type FileSystem, joinPath } from "../fs/file-system.js";
+import type { Logger } from "../util/logger.js";
+import { type CompactionPick, grandparentOverlapFiles } from "./compaction-picker.js";
+import { CorruptionError } from "./corruption-error.js";
+import { type JobExecutor, JobPriority } from "./executor.js";
+import { sstName } from "./file-names.js";
+import { keyBytes } from "./keys.js";
+import { compactionFeedBytes } from "./limits.js";
+import type { ResolvedOptions } from "./options.js";
+import type { TableCache } from "./table-cache.js";
+import { ownedBytes, tableOptionsOf, writeTableFile } from "./table-file.js";
+import type { FileMetadata, Version } from "./version.js";
+import { emptyEdit, type TableFile } from "./version-edit.js";
+import type { VersionSet } from "./version-set.js";
+import type {
+  CompactionCounters,
+  CompactionSetup,
+  JobResponse,
+  KeyRange,
+  RunChunk,
+} from "./worker-protocol.js";
+
+export interface CompactionContext {
+  readonly fs: FileSystem;
+  readonly directory: string;
+  readonly options: ResolvedOptions;
+  readonly versions: VersionSet;
+  readonly tableCache: TableCache;
+  readonly executor: JobExecutor;
+  readonly logger: Logger;
+  /** True once the engine is closing: the compaction gives up at its next step. */
+  stopping(): boolean;
+  newSession(): number;
+}
+
+export interface CompactionOutcome {
+  readonly completed: boolean;
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+  readonly counters: CompactionCounters | undefined;
+}
+
+/** Streams one run's data blocks, a chunk at a time. */
+class RunFeeder {
+  private fileIndex = 0;
+  private blockIndex = 0;
+
+  constructor(
+    private readonly files: readonly FileMetadata[],
+    private readonly tableCache: TableCache,
+  ) {}
+
+  async next(): Promise<RunChunk> {
+    const file = this.files[this.fileIndex]!;
+    const table = await this.tableCache.acquire(file);
+    try {
+      const first = this.blockIndex;
+      let end = first;
+      let bytes = 0;
+      while (
+        end < table.blockCount &&
+        (end === first || bytes + table.blockSizes[end]! <= compactionFeedBytes)
+      ) {
+        bytes += table.blockSizes[end]! + 5;
+        end++;
+      }
+      const raw = await table.readBlocks(first, end);
+      const fileDone = end === table.blockCount;
+      const chunk: RunChunk = {
+        fileNumber: file.number,
+        fileOffset: table.blockOffsets[first]!,
+        bytes: ownedBytes(raw),
+        blockSizes: table.blockSizes.slice(first, end),
+        last: fileDone && this.fileIndex === this.files.length - 1,
+      };
+      if (fileDone) {
+        this.fileIndex++;
+        this.blockIndex = 0;
+      } else {
+        this.blockIndex = end;
+      }
+      return chunk;
+    } finally {
+      table.unpin();
+    }
+  }
+}
+
+export async function runCompaction(
+  context: CompactionContext,
+  pick: CompactionPick,
+  version: Version,
+): Promise<CompactionOutcome> {
+  const inputBytes = [...pick.inputs, ...pick.overlaps].reduce(
+    (sum, file) => sum + file.fileBytes,
+    0,
+  );
+  if (pick.trivialMove) {
+    const file = pick.inputs[0]!;
+    const edit = emptyEdit();
+    edit.deletedFiles.push({ level: pick.level, number: file.number });
+    edit.addedFiles.push({ level: pick.outputLevel, file });
+    if (pick.level > 0) edit.compactPointers.push({ level: pick.level, key: file.largest });
+    await context.versions.logAndApply(edit);
+    return { completed: true, bytesRead: 0, bytesWritten: 0, counters: undefined };
+  }
+  const runs: (readonly FileMetadata[])[] =
+    pick.level === 0 ? pick.inputs.map((file) => [file]) : [pick.inputs];
+  if (pick.overlaps.length > 0) runs.push(pick.overlaps);
+  const feeders = runs.map((files) => new RunFeeder(files, context.tableCache));
+  const session = context.newSession();
+  const outputs: Promise<TableFile>[] = [];
+  let counters: CompactionCounters | undefined;
+  let response: JobResponse = await context.executor.submit(
+    {
+      type: "compaction-begin",
+      session,
+      setup: setupFor(context, pick, version, runs.length),
+      chunks: await Promise.all(feeders.map((feeder) => feeder.next())),
+    },
+    JobPriority.compaction,
+  );
+  try {
+    for (;;) {
+      const step = checkStep(response, context);
+      counters = step.counters;
+      for (const table of step.outputs) {
+        const number = context.versions.newFileNumber();
+        outputs.push(writeTableFile(context.fs, context.directory, number, table));
+      }
+      if (step.need === -1) break;
+      if (context.stopping()) {
+        await context.executor.submit(
+          { type: "compaction-abort", session },
+          JobPriority.compaction,
+        );
+        await removeOutputs(context, outputs);
+        return { completed: false, bytesRead: 0, bytesWritten: 0, counters };
+      }
+      const chunk = await feeders[step.need]!.next();
+      response = await context.executor.submit(
+        { type: "compaction-feed", session, run: step.need, chunk },
+        JobPriority.compaction,
+      );
+    }
+    const written = await Promise.all(outputs);
+    await context.fs.syncDirectory(context.directory);
+    const edit = emptyEdit();
+    for (const file of pick.inputs)
+      edit.deletedFiles.push({ level: pick.level, number: file.number });
+    for (const file of pick.overlaps)
+      edit.deletedFiles.push({ level: pick.outputLevel, number: file.number });
+    for (const file of written) edit.addedFiles.push({ level: pick.outputLevel, file });
+    if (pick.level > 0) edit.compactPointers.push({ level: pick.level, key: pick.largest });
+    await context.versions.logAndApply(edit);
+    const bytesWritten = written.reduce((sum, file) => sum + file.fileBytes, 0);
+    return { completed: true, bytesRead: inputBytes, bytesWritten, counters };
+  } catch (error) {
+    await abandon(context, session);
+    await removeOutputs(context, outputs);
+    throw error;
+  }
+}
+
+/** Frees the worker's session state after a failure on this side (a failed read, write or edit). */
+async function abandon(context: CompactionContext, session: number): Promise<void> {
+  try {
+    await context.executor.submit({ type: "compaction-abort", session }, JobPriority.compaction);
+  } catch (error) {
+    context.logger.debug({ err: error, session }, "compaction session was already gone");
+  }
+}
+
+type Step = Extract<JobResponse, { type: "compaction-step" }>;
+
+function checkStep(response: JobResponse, context: CompactionContext): Step {
+  switch (response.type) {
+    case "compaction-step":
+      return response;
+    case "corruption":
+      throw new CorruptionError(
+        joinPath(context.directory, sstName(response.fileNumber)),
+        response.offset,
+        response.reason,
+      );
+    case "failure":
+      throw new Error(`compaction worker failed: ${response.message}\n${response.stack ?? ""}`);
+    default:
+      throw new Error(`unexpected compaction worker response ${response.type}`);
+  }
+}
+
+function setupFor(
+  context: CompactionContext,
+  pick: CompactionPick,
+  version: Version,
+  runCount: number,
+): CompactionSetup {
+  const { options } = context;
+  const range = (file: FileMetadata): KeyRange => ({
+    smallest: keyBytes(file.smallest),
+    largest: keyBytes(file.largest),
+    fileBytes: file.fileBytes,
+  });
+  const deeperLevels: KeyRange[][] = [];
+  for (let level = pick.outputLevel + 1; level < options.levelCount; level++) {
+    deeperLevels.push(version.overlapping(level, pick.smallest, pick.largest).map(range));
+  }
+  const filter = options.compactionFilter;
+  return {
+    runCount,
+    table: tableOptionsOf(options),
+    tableFileBytes: options.tableFileBytes,
+    deeperLevels,
+    grandparents: deeperLevels[0] ?? [],
+    grandparentOverlapBytesMax: grandparentOverlapFiles * options.tableFileBytes,
+    filter:
+      filter === undefined
+        ? undefined
+        : { moduleUrl: filter.moduleUrl, exportName: filter.exportName, params: filter.params() },
+  };
+}
+
+async function removeOutputs(
+  context: CompactionContext,
+  outputs: readonly Promise<TableFile>[],
+): Promise<void> {
+  const settled = await Promise.allSettled(outputs);
+  for (const result of settled) {
+    if (result.status !== "fulfilled") continue;
+    const path = joinPath(context.directory, sstName(result.value.number));
+    try {
+      await context.fs.remove(path);
+    } catch (error) {
+      context.logger.warn(
+        { err: error, file: path },
+        "could not remove an abandoned compaction output",
+      );
+    }
+  }
+}
