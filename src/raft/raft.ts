@@ -179,6 +179,12 @@ export class Raft {
     }
   }
 
+  /** Starts an election now instead of waiting for the election timeout. */
+  campaign(): void {
+    if (this.role === "leader") return;
+    this.startElection(this.config.preVote ? "pre-election" : "election");
+  }
+
   /** Appends `data` as a new entry; returns its index. Throws if this node cannot. */
   propose(data: Uint8Array, type: EntryType = EntryType.normal): number {
     if (this.role !== "leader")
@@ -379,14 +385,14 @@ export class Raft {
     });
   }
 
-  private campaign(kind: "pre-election" | "election" | "transfer"): void {
+  private startElection(kind: "pre-election" | "election" | "transfer"): void {
     if (!this.isVoter()) return;
     if (kind === "pre-election") this.becomePreCandidate();
     else this.becomeCandidate();
     const voteType = kind === "pre-election" ? MessageType.preVote : MessageType.vote;
     const term = kind === "pre-election" ? this.term + 1 : this.term;
     if (this.recordVote(this.id, true) === "won") {
-      if (kind === "pre-election") this.campaign("election");
+      if (kind === "pre-election") this.startElection("election");
       else this.becomeLeader();
       return;
     }
@@ -523,7 +529,7 @@ export class Raft {
     if (!this.isVoter() || this.electionElapsed < this.randomizedElectionTicks) return;
     this.electionElapsed = 0;
     this.startupVoteHold = false;
-    this.campaign(this.config.preVote ? "pre-election" : "election");
+    this.startElection(this.config.preVote ? "pre-election" : "election");
   }
 
   private tickHeartbeat(): void {
@@ -576,7 +582,7 @@ export class Raft {
         return;
       case MessageType.timeoutNow:
         this.info(`received timeout-now from ${message.from}: campaigning at once`);
-        this.campaign("transfer");
+        this.startElection("transfer");
         return;
       case MessageType.appendResponse:
       case MessageType.heartbeatResponse:
@@ -610,7 +616,7 @@ export class Raft {
         if (message.type !== expected) return;
         const outcome = this.recordVote(message.from, !message.reject);
         if (outcome === "won") {
-          if (this.role === "pre-candidate") this.campaign("election");
+          if (this.role === "pre-candidate") this.startElection("election");
           else this.becomeLeader();
         } else if (outcome === "lost") {
           this.becomeFollower(this.term, 0);

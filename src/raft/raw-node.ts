@@ -94,6 +94,10 @@ export class RawNode {
     this.raft.step(message);
   }
 
+  campaign(): void {
+    this.raft.campaign();
+  }
+
   propose(data: Uint8Array): number {
     return this.raft.propose(data, EntryType.normal);
   }

@@ -1,0 +1,371 @@
+// The known traps of Raft (research notes §3.7), each played out step by
+// step on a hand-driven cluster whose every Ready passes the simulator's
+// safety checks.
+
+import test from "ava";
+import { ConfChangeType } from "../../src/raft/conf-change.js";
+import { MessageType } from "../../src/raft/types.js";
+import { Cluster } from "./cluster.js";
+
+test("figure 8: a leader does not commit an old-term entry by counting replicas", (t) => {
+  // One entry per append message, so replication can be cut between entries.
+  // Without check-quorum, so followers vote as soon as asked (the paper's setting).
+  const cluster = Cluster.of(5, { messageBytesMax: 1, checkQuorum: false });
+  cluster.elect(1);
+  // Term 1: node 1 writes A at index 2 but only node 2 gets it.
+  cluster.partition([1, 2], [3, 4, 5]);
+  cluster.propose(1, "A");
+  cluster.stabilize();
+  t.is(cluster.raft(2).log.term(2), 1);
+  // Term 2: node 5 wins with 3 and 4 and writes its no-op at index 2, alone.
+  cluster.heal();
+  cluster.isolate(1);
+  cluster.partition([5], [2]);
+  cluster.node(5).raw.campaign();
+  for (let round = 0; round < 6 && cluster.raft(5).role !== "leader"; round++) {
+    cluster.process();
+    cluster.deliver({ drop: (m) => m.type === MessageType.append });
+  }
+  cluster.process([5]);
+  t.is(cluster.raft(5).role, "leader");
+  t.is(cluster.raft(5).log.term(2), 2);
+  cluster.queue = [];
+  // Term 3+: node 1 restarts, comes back without 5, wins, and copies A (term 1) on.
+  cluster.heal();
+  cluster.isolate(5);
+  cluster.restart(1);
+  // Its first pre-vote (term 2) is refused by voters already in term 2.
+  for (let attempt = 0; attempt < 3 && cluster.raft(1).role !== "leader"; attempt++) {
+    cluster.node(1).raw.campaign();
+    for (let round = 0; round < 6 && cluster.raft(1).role !== "leader"; round++) {
+      cluster.process();
+      cluster.deliver({ drop: (m) => m.type === MessageType.append });
+    }
+  }
+  t.is(cluster.raft(1).role, "leader");
+  // Followers get A (index 2, term 1), but never the term-3 no-op after it.
+  const holdsA = (id: number) => cluster.raft(id).log.lastIndex() >= 2;
+  for (let round = 0; round < 8; round++) {
+    cluster.process();
+    cluster.deliver({
+      drop: (m) =>
+        m.type === MessageType.append && m.entries.some((e) => e.index > 2) && holdsA(m.to),
+    });
+  }
+  cluster.process();
+  t.true(
+    [1, 2, 3].every((id) => cluster.raft(id).log.term(2) === 1),
+    "A sits on a majority",
+  );
+  t.is(cluster.raft(1).log.committed, 1, "yet it is not committed: it is from an older term");
+  // Node 5 can still win (its last term beats theirs) and replace A: safe,
+  // because nobody applied A.
+  cluster.stop(1);
+  cluster.queue = [];
+  cluster.heal();
+  cluster.restart(5);
+  for (let i = 0; i < 80 && cluster.raft(5).role !== "leader"; i++) {
+    cluster.tick(5);
+    cluster.stabilize();
+  }
+  t.is(cluster.raft(5).role, "leader");
+  cluster.propose(5, "B");
+  cluster.stabilize();
+  for (const id of [2, 3, 4, 5]) t.deepEqual(cluster.appliedTexts(id), ["B"]);
+});
+
+test("divergent follower logs are repaired to the leader's, with conflict hints", (t) => {
+  const cluster = Cluster.of(3, { checkQuorum: false });
+  cluster.elect(1);
+  cluster.propose(1, "a");
+  cluster.stabilize();
+  // The old leader, cut off, keeps uncommitted entries of its term.
+  cluster.isolate(1);
+  for (const text of ["x1", "x2", "x3"]) cluster.propose(1, text);
+  cluster.stabilize();
+  // The others move on in a new term with entries of their own.
+  cluster.elect(2);
+  for (const text of ["b", "c"]) cluster.propose(2, text);
+  cluster.stabilize();
+  t.is(cluster.raft(2).role, "leader");
+  cluster.heal();
+  for (let i = 0; i < 5; i++) {
+    cluster.tick(2);
+    cluster.stabilize();
+  }
+  const rejects = cluster.lines.filter(
+    (line) => line.startsWith("1->2 append-response") && line.includes("reject hint"),
+  );
+  t.true(rejects.length <= 2, `conflict hints keep round trips few: ${rejects.join("; ")}`);
+  for (const id of [1, 2, 3]) t.deepEqual(cluster.appliedTexts(id), ["a", "b", "c"]);
+  t.deepEqual(
+    cluster.node(1).stored.map((e) => e.term),
+    cluster.node(2).stored.map((e) => e.term),
+  );
+});
+
+test("a partitioned old leader serves no stale read", (t) => {
+  const cluster = Cluster.of(3);
+  cluster.elect(1);
+  cluster.propose(1, "x=1");
+  cluster.stabilize();
+  cluster.isolate(1);
+  // The majority elects a new leader and writes.
+  for (
+    let i = 0;
+    i < 30 && cluster.raft(2).role !== "leader" && cluster.raft(3).role !== "leader";
+    i++
+  ) {
+    cluster.tick(2);
+    cluster.tick(3);
+    cluster.stabilize();
+  }
+  const leader = cluster.raft(2).role === "leader" ? 2 : 3;
+  cluster.propose(leader, "x=2");
+  cluster.stabilize();
+  // The old leader still believes it leads; its read must not complete.
+  t.is(cluster.raft(1).role, "leader");
+  cluster.node(1).raw.readIndex(42);
+  for (let i = 0; i < 5; i++) {
+    cluster.tick(1);
+    cluster.stabilize();
+  }
+  t.deepEqual(cluster.node(1).readStates, []);
+  // Once it hears the new term it steps down, and the read is gone.
+  cluster.heal();
+  cluster.tick(leader);
+  cluster.stabilize();
+  t.is(cluster.raft(1).role, "follower");
+  t.deepEqual(cluster.node(1).readStates, []);
+});
+
+test("a lease read stops being served once the lease runs out in a partition", (t) => {
+  const cluster = Cluster.of(3, { readMode: "lease" });
+  for (let i = 0; i < 12; i++) for (const id of [1, 2, 3]) cluster.tick(id);
+  cluster.elect(1);
+  cluster.tick(1);
+  cluster.stabilize();
+  cluster.node(1).raw.readIndex(1);
+  cluster.process([1]);
+  t.deepEqual(
+    cluster.node(1).readStates.map((r) => r.context),
+    [1],
+    "served at once under the lease",
+  );
+  cluster.isolate(1);
+  for (let i = 0; i < 8; i++) cluster.tick(1);
+  cluster.node(1).raw.readIndex(2);
+  cluster.stabilize();
+  t.deepEqual(
+    cluster.node(1).readStates.map((r) => r.context),
+    [1],
+    "no lease after electionTicks - drift",
+  );
+});
+
+test("a disruptive rejoining node does not depose a healthy leader (pre-vote)", (t) => {
+  const cluster = Cluster.of(3);
+  cluster.elect(1);
+  cluster.isolate(3);
+  // Node 3 times out again and again, alone.
+  for (let i = 0; i < 100; i++) {
+    cluster.tick(3);
+    for (const id of [1, 2]) cluster.tick(id);
+    cluster.stabilize();
+  }
+  t.is(cluster.raft(3).term, 1, "pre-vote kept its term from growing");
+  cluster.heal();
+  cluster.tick(3, 30);
+  cluster.stabilize();
+  cluster.tick(1);
+  cluster.stabilize();
+  t.is(cluster.raft(1).role, "leader");
+  t.is(cluster.raft(1).term, 1);
+  t.is(cluster.raft(3).lead, 1);
+});
+
+test("without pre-vote the same node would depose the leader, as the contrast shows", (t) => {
+  const cluster = Cluster.of(3, { preVote: false, checkQuorum: false });
+  cluster.elect(1);
+  cluster.isolate(3);
+  cluster.tick(3, 30);
+  cluster.stabilize();
+  t.true(cluster.raft(3).term > 1);
+  cluster.heal();
+  cluster.tick(3, 30);
+  cluster.stabilize();
+  t.true(cluster.raft(1).term > 1, "the leader's term was bumped by the rejoining node");
+});
+
+test("removing the leader: it commits its own removal, steps down, and the rest go on", (t) => {
+  const cluster = Cluster.of(3);
+  cluster.elect(1);
+  cluster.propose(1, "before");
+  cluster.stabilize();
+  cluster.node(1).raw.proposeConfChange({ type: ConfChangeType.removeNode, nodeId: 1 });
+  cluster.stabilize();
+  t.is(cluster.raft(1).role, "follower");
+  t.deepEqual(cluster.raft(1).conf.voters, [2, 3]);
+  for (
+    let i = 0;
+    i < 40 && cluster.raft(2).role !== "leader" && cluster.raft(3).role !== "leader";
+    i++
+  ) {
+    cluster.tick(2);
+    cluster.tick(3);
+    cluster.tick(1);
+    cluster.stabilize();
+  }
+  const leader = cluster.raft(2).role === "leader" ? 2 : 3;
+  t.deepEqual(cluster.raft(leader).conf.voters, [2, 3]);
+  cluster.propose(leader, "after");
+  cluster.stabilize();
+  t.deepEqual(cluster.appliedTexts(leader), ["before", "after"]);
+  t.is(cluster.raft(1).role, "follower", "the removed node never campaigns");
+});
+
+test("a snapshot for entries the follower already has advances its commit without wiping its log", (t) => {
+  const cluster = Cluster.of(3);
+  cluster.elect(1);
+  for (const text of ["a", "b", "c"]) cluster.propose(1, text);
+  // Node 3 gets the entries but never the commit index that covers them.
+  cluster.process([1]);
+  cluster.deliver();
+  cluster.process([2, 3]);
+  cluster.cutOneWay(1, 3);
+  cluster.stabilize();
+  cluster.heal();
+  const three = cluster.raft(3);
+  const last = three.log.lastIndex();
+  t.is(last, 4);
+  t.true(three.log.committed < 4);
+  // The leader snapshots at 4 and sends it (index 4 is in 3's log already).
+  const one = cluster.raft(1);
+  cluster.node(1).raw.createSnapshot(one.log.applied, new Uint8Array([1, 2, 3]));
+  three.step({
+    groupId: 1,
+    from: 1,
+    to: 3,
+    term: one.term,
+    type: MessageType.snapshot,
+    meta: one.latestSnapshot!.meta,
+    totalBytes: 3,
+    offset: 0,
+    chunk: new Uint8Array([1, 2, 3]),
+  });
+  t.is(three.log.lastIndex(), last, "log kept");
+  t.is(three.log.committed, one.latestSnapshot!.meta.index);
+  t.true(cluster.lines.some((line) => line.includes("advances commit only")));
+  cluster.stabilize();
+  t.deepEqual(cluster.appliedTexts(3), ["a", "b", "c"]);
+});
+
+test("a snapshot is sent in chunks and resumes where the follower stopped", (t) => {
+  const cluster = Cluster.of(3, { snapshotChunkBytes: 4 });
+  cluster.elect(1);
+  cluster.isolate(3);
+  for (const text of ["a", "b", "c", "d"]) cluster.propose(1, text);
+  cluster.stabilize();
+  const one = cluster.raft(1);
+  cluster.node(1).raw.createSnapshot(one.log.applied, new TextEncoder().encode("0123456789abcdef"));
+  cluster.node(1).raw.compact(one.log.applied);
+  cluster.heal();
+  let chunks = 0;
+  // Drop two chunks: the heartbeat round resends from the confirmed offset.
+  let dropped = 0;
+  for (let i = 0; i < 30 && cluster.raft(3).log.committed < one.log.committed; i++) {
+    cluster.tick(1);
+    cluster.process();
+    cluster.deliver({
+      drop: (m) => {
+        if (m.type !== MessageType.snapshot) return false;
+        chunks++;
+        if (chunks % 2 === 1 || dropped === 2) return false;
+        dropped++;
+        return true;
+      },
+    });
+  }
+  cluster.stabilize();
+  t.is(dropped, 2);
+  t.deepEqual(new TextDecoder().decode(cluster.node(3).snapshot!.data), "0123456789abcdef");
+  cluster.propose(1, "e");
+  cluster.stabilize();
+  t.deepEqual(cluster.appliedTexts(3), ["e"]);
+  t.is(cluster.raft(3).log.committed, one.log.committed);
+});
+
+test("a leader whose disk write fails stops, and no entry it did not persist is acknowledged", (t) => {
+  const cluster = Cluster.of(3);
+  cluster.elect(1);
+  cluster.node(1).failNextWrite = true;
+  const index = cluster.propose(1, "lost?");
+  cluster.stabilize();
+  t.true(cluster.node(1).down);
+  t.false(
+    cluster.node(1).stored.some((e) => e.index === index),
+    "not durable on the leader",
+  );
+  t.false(
+    [2, 3].some((id) => cluster.raft(id).log.lastIndex() >= index),
+    "never sent: messages wait for the write",
+  );
+  for (
+    let i = 0;
+    i < 40 && cluster.raft(2).role !== "leader" && cluster.raft(3).role !== "leader";
+    i++
+  ) {
+    cluster.tick(2);
+    cluster.tick(3);
+    cluster.stabilize();
+  }
+  const leader = cluster.raft(2).role === "leader" ? 2 : 3;
+  cluster.propose(leader, "next");
+  cluster.restart(1);
+  for (let i = 0; i < 3; i++) {
+    cluster.tick(leader);
+    cluster.stabilize();
+  }
+  for (const id of [1, 2, 3]) t.deepEqual(cluster.appliedTexts(id), ["next"]);
+});
+
+test("leadership transfer hands over to a caught-up follower without an election timeout", (t) => {
+  const cluster = Cluster.of(3);
+  cluster.elect(1);
+  cluster.propose(1, "a");
+  cluster.stabilize();
+  cluster.node(1).raw.transferLeadership(3);
+  t.throws(() => cluster.propose(1, "refused"), { message: /transfer in progress/ });
+  cluster.stabilize();
+  t.is(cluster.raft(3).role, "leader");
+  t.is(cluster.raft(1).lead, 3);
+});
+
+test("a learner receives the log but does not count toward commit, then is promoted", (t) => {
+  const cluster = Cluster.of(3);
+  // A joining node starts from the configuration it will catch up from.
+  cluster.addNode(4, { voters: [1, 2, 3], learners: [] });
+  cluster.elect(1);
+  cluster.node(1).raw.proposeConfChange({ type: ConfChangeType.addLearner, nodeId: 4 });
+  cluster.stabilize();
+  cluster.propose(1, "a");
+  cluster.stabilize();
+  t.deepEqual(cluster.appliedTexts(4), ["a"]);
+  cluster.isolate(2);
+  cluster.isolate(3);
+  const index = cluster.propose(1, "b");
+  cluster.stabilize();
+  t.true(cluster.raft(1).log.committed < index, "leader + learner is no quorum");
+  cluster.heal();
+  cluster.stabilize();
+  cluster.node(1).raw.proposeConfChange({ type: ConfChangeType.addVoter, nodeId: 4 });
+  cluster.stabilize();
+  t.deepEqual(cluster.raft(4).conf.voters, [1, 2, 3, 4]);
+  t.throws(
+    () => {
+      cluster.node(1).raw.proposeConfChange({ type: ConfChangeType.removeNode, nodeId: 2 });
+      cluster.node(1).raw.proposeConfChange({ type: ConfChangeType.removeNode, nodeId: 3 });
+    },
+    { message: /configuration change is pending/ },
+  );
+});
