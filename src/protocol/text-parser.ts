@@ -17,7 +17,7 @@
 //   swallow -> the deferred reply once the bytes are skipped
 
 import { decodeBase64Key } from "./base64-key.js";
-import type { Command, ReplyLineCommand, StatsGroup, StorageMode } from "./commands.js";
+import type { Command, MetaCommon, ReplyLineCommand, StatsGroup, StorageMode } from "./commands.js";
 import {
   getLineBytesMax,
   itemTotalBytes,
@@ -574,22 +574,30 @@ export class TextParser {
     }
   }
 
-  private parseMetaGet(): Command {
+  /**
+   * The checks mg, md and ma start with, then their flags: a reply when a
+   * check fails. `flagError` is what a bad flag answers (mg says which;
+   * md and ma answer one text for all).
+   */
+  private readMetaFlags(tooManyFlags: string, flagError?: string): ReplyLineCommand | undefined {
     const tokens = this.tokens;
     if (tokens.count < 3) return errorReply;
     if (tokens.length(1) > keyBytesMax) return reply(replies.badCommandLineFormat);
-    if (tokens.count > metaTokensMax) return reply(replies.metaGetFlagsTooLong);
+    if (tokens.count > metaTokensMax) return reply(tooManyFlags);
     const meta = this.meta;
     meta.parse(tokens, 2);
-    if (meta.error !== undefined) return reply(meta.error);
+    if (meta.error !== undefined) return reply(flagError ?? meta.error);
+    return undefined;
+  }
+
+  private parseMetaGet(): Command {
+    const failed = this.readMetaFlags(replies.metaGetFlagsTooLong);
+    if (failed !== undefined) return failed;
+    const meta = this.meta;
     if (meta.opaqueTooLong) return reply(replies.metaOpaqueTooLong);
     return {
       kind: "mg",
-      key: meta.key,
-      keyBinary: meta.keyBinary,
-      quiet: meta.quiet,
-      opaque: meta.opaque,
-      returnFlags: meta.pick("stcflhOk"),
+      ...metaCommon(meta, "stcflhOk"),
       returnValue: meta.returnValue,
       noBump: meta.noBump,
       touchExptime: meta.touchExptime,
@@ -626,11 +634,7 @@ export class TextParser {
     const header = {
       kind: "ms",
       mode,
-      key: meta.key,
-      keyBinary: meta.keyBinary,
-      quiet: meta.quiet,
-      opaque: meta.opaque,
-      returnFlags: meta.pick("Okc"),
+      ...metaCommon(meta, "Okc"),
       flags: meta.clientFlags,
       exptime: meta.touchExptime ?? 0,
       cas: meta.hasCas ? meta.cas : 0n,
@@ -646,21 +650,13 @@ export class TextParser {
   }
 
   private parseMetaDelete(): Command {
-    const tokens = this.tokens;
-    if (tokens.count < 3) return errorReply;
-    if (tokens.length(1) > keyBytesMax) return reply(replies.badCommandLineFormat);
-    if (tokens.count > metaTokensMax) return reply(replies.metaFlagsTooLong);
+    const failed = this.readMetaFlags(replies.metaFlagsTooLong, replies.metaInvalidOrDuplicateFlag);
+    if (failed !== undefined) return failed;
     const meta = this.meta;
-    meta.parse(tokens, 2);
-    if (meta.error !== undefined) return reply(replies.metaInvalidOrDuplicateFlag);
     if (meta.opaqueTooLong) return reply(replies.metaOpaqueTooLong);
     return {
       kind: "md",
-      key: meta.key,
-      keyBinary: meta.keyBinary,
-      quiet: meta.quiet,
-      opaque: meta.opaque,
-      returnFlags: meta.pick("Ok"),
+      ...metaCommon(meta, "Ok"),
       cas: meta.hasCas ? meta.cas : undefined,
       invalidate: meta.invalidate,
       touchExptime: meta.touchExptime,
@@ -668,13 +664,9 @@ export class TextParser {
   }
 
   private parseMetaArithmetic(): Command {
-    const tokens = this.tokens;
-    if (tokens.count < 3) return errorReply;
-    if (tokens.length(1) > keyBytesMax) return reply(replies.badCommandLineFormat);
-    if (tokens.count > metaTokensMax) return reply(replies.metaFlagsTooLong);
+    const failed = this.readMetaFlags(replies.metaFlagsTooLong, replies.metaInvalidOrDuplicateFlag);
+    if (failed !== undefined) return failed;
     const meta = this.meta;
-    meta.parse(tokens, 2);
-    if (meta.error !== undefined) return reply(replies.metaInvalidOrDuplicateFlag);
     let incr: boolean;
     switch (meta.mode) {
       case 0:
@@ -692,11 +684,7 @@ export class TextParser {
     if (meta.opaqueTooLong) return reply(replies.metaOpaqueTooLong);
     return {
       kind: "ma",
-      key: meta.key,
-      keyBinary: meta.keyBinary,
-      quiet: meta.quiet,
-      opaque: meta.opaque,
-      returnFlags: meta.pick("ctOk"),
+      ...metaCommon(meta, "ctOk"),
       incr,
       delta: meta.delta,
       initial: meta.initial,
@@ -720,6 +708,17 @@ export class TextParser {
     }
     return { kind: "me", key: tokens.latin1(1), keyBinary: false };
   }
+}
+
+/** What every meta command carries; `returnLetters`: the flags its reply echoes. */
+function metaCommon(meta: MetaFlags, returnLetters: string): MetaCommon {
+  return {
+    key: meta.key,
+    keyBinary: meta.keyBinary,
+    quiet: meta.quiet,
+    opaque: meta.opaque,
+    returnFlags: meta.pick(returnLetters),
+  };
 }
 
 type MetaSetMode = "set" | "add" | "replace" | "append" | "prepend";

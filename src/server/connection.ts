@@ -17,12 +17,8 @@ import { type ParserOptions, TextParser } from "../protocol/text-parser.js";
 import { unreachable } from "../util/assert.js";
 import type { Logger } from "../util/logger.js";
 import type { ConnectionAction, Executor, Outcome } from "./executor.js";
+import { inputPauseBytes, outputFlushBytes } from "./limits.js";
 import type { ServerCounters } from "./stats.js";
-
-/** Reply bytes gathered before they are written out, within one batch. */
-const outputFlushBytes = 256 * 1024;
-/** Input buffered while a command waits on the store before reading pauses. */
-const inputPauseBytes = 1024 * 1024;
 
 export interface ConnectionHost {
   readonly executor: Executor;

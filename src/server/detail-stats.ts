@@ -4,7 +4,8 @@
 // cannot grow this table without end; past the bound, new prefixes are not
 // counted.
 
-const prefixCountMax = 10_000;
+import { detailPrefixCountMax } from "./limits.js";
+
 const delimiter = ":";
 
 interface PrefixCounters {
@@ -55,7 +56,7 @@ export class DetailStats {
     const prefix = key.slice(0, end);
     let counters = this.prefixes.get(prefix);
     if (counters === undefined) {
-      if (this.prefixes.size >= prefixCountMax) return undefined;
+      if (this.prefixes.size >= detailPrefixCountMax) return undefined;
       counters = { gets: 0, hits: 0, sets: 0, deletes: 0 };
       this.prefixes.set(prefix, counters);
     }

@@ -209,24 +209,11 @@ export class Executor {
     const { store, counters } = this.context;
     return whenReady(store.arithmetic(command), (result) => {
       countArithmetic(counters, command.incr, result);
-      if (command.noreply) return;
-      switch (result.status) {
-        case "ok":
-          out.bigDecimal(result.value).crlf();
-          return;
-        case "not_found":
-          out.line(replies.notFound);
-          return;
-        case "non_numeric":
-          out.line(replies.nonNumeric);
-          return;
-        case "no_memory":
-          out.line(replies.outOfMemory);
-          return;
-        case "exists":
-          // Classic incr/decr carry no cas, so the store cannot answer this.
-          out.line(replies.error);
-      }
+      if (command.noreply || writeArithmeticFailure(out, result.status)) return;
+      if (result.status === "ok") out.bigDecimal(result.value).crlf();
+      else if (result.status === "not_found") out.line(replies.notFound);
+      // Classic incr/decr carry no cas, so no other status can come back.
+      else out.line(replies.error);
     });
   }
 
@@ -266,6 +253,17 @@ export function countStore(counters: ServerCounters, mode: string, result: Store
   if (result.status === "stored") counters.casHits++;
   else if (result.status === "exists") counters.casBadval++;
   else if (result.status === "not_found") counters.casMisses++;
+}
+
+/** Writes the reply for the arithmetic failures every form shares; false for the others. */
+export function writeArithmeticFailure(
+  out: OutputBuffer,
+  status: ArithmeticResult["status"],
+): boolean {
+  if (status === "non_numeric") out.line(replies.nonNumeric);
+  else if (status === "no_memory") out.line(replies.outOfMemory);
+  else return false;
+  return true;
 }
 
 export function countArithmetic(

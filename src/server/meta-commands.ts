@@ -22,6 +22,7 @@ import {
   type Outcome,
   storeReplies,
   whenReady,
+  writeArithmeticFailure,
 } from "./executor.js";
 
 type MetaCommand =
@@ -202,21 +203,12 @@ function metaArithmetic(
   const { store, counters } = context;
   return whenReady(store.arithmetic(command), (result) => {
     countArithmetic(counters, command.incr, result);
-    switch (result.status) {
-      case "non_numeric":
-        out.line(replies.nonNumeric);
-        return;
-      case "no_memory":
-        out.line(replies.outOfMemory);
-        return;
-      case "not_found":
-      case "exists":
-        out.text(result.status === "exists" ? "EX" : "NF");
-        writeOpaqueAndKey(out, command.returnFlags, command, command.keyBinary);
-        out.crlf();
-        return;
-      case "ok":
-        break;
+    if (writeArithmeticFailure(out, result.status)) return;
+    if (result.status !== "ok") {
+      out.text(result.status === "exists" ? "EX" : "NF");
+      writeOpaqueAndKey(out, command.returnFlags, command, command.keyBinary);
+      out.crlf();
+      return;
     }
     // memcached lets q hide the reply of an update, not of a vivifying create.
     if (command.quiet && !result.created) return;

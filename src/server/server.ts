@@ -6,6 +6,7 @@
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { SlabPool } from "../protocol/output-buffer.js";
 import { replies } from "../protocol/replies.js";
+import type { ParserOptions } from "../protocol/text-parser.js";
 import type { Clock } from "../store/clock.js";
 import type { Store } from "../store/store.js";
 import { assert } from "../util/assert.js";
@@ -13,6 +14,7 @@ import type { Logger } from "../util/logger.js";
 import { Connection, type ConnectionHost } from "./connection.js";
 import { DetailStats } from "./detail-stats.js";
 import { Executor, type ServerState } from "./executor.js";
+import { shutdownGraceMs } from "./limits.js";
 import type { ServerSettings } from "./settings.js";
 import { ServerCounters, type StatLine, type StatsContext } from "./stats.js";
 
@@ -26,14 +28,11 @@ export interface MemcachedServerOptions {
   readonly onShutdownRequest?: (graceful: boolean) => void;
 }
 
-/** Connections still open this long after a graceful close began are cut. */
-const shutdownGraceMs = 5000;
-
 export class MemcachedServer implements ConnectionHost {
   readonly counters = new ServerCounters();
   readonly pool = new SlabPool();
   readonly executor: Executor;
-  readonly parserOptions;
+  readonly parserOptions: ParserOptions;
   readonly logger: Logger;
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
