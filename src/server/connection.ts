@@ -46,6 +46,8 @@ export class Connection {
   /** Stop reading new input, finish what arrived, then close (graceful shutdown). */
   private draining = false;
   lastCommandSeconds: number;
+  /** -vv: log every command. Checked once, so that quiet servers build no log objects. */
+  private readonly traceCommands: boolean;
 
   constructor(
     readonly id: number,
@@ -55,6 +57,7 @@ export class Connection {
     this.parser = new TextParser(host.parserOptions);
     this.out = new OutputBuffer(host.pool);
     this.lastCommandSeconds = host.nowSeconds();
+    this.traceCommands = host.logger.isLevelEnabled("trace");
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.received(chunk));
     socket.on("drain", () => this.drained());
@@ -125,7 +128,9 @@ export class Connection {
         return;
       }
       this.lastCommandSeconds = this.host.nowSeconds();
-      this.host.logger.trace({ connection: this.id, command: result.kind }, "command");
+      if (this.traceCommands) {
+        this.host.logger.trace({ connection: this.id, command: result.kind }, "command");
+      }
       this.handle(this.host.executor.execute(result, this.out, this.id));
     }
     if (this.finished) return;
