@@ -36,12 +36,18 @@ test("any split of a command stream gives the same commands as the whole stream"
 
 test("random bytes never make the parser throw, however they are cut", (t) => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 600 }), fc.array(fc.nat(600), { maxLength: 8 }), (bytes, cuts) => {
-      const stream = Buffer.from(bytes);
-      const sortedCuts = [...new Set(cuts.filter((cut) => cut > 0 && cut < stream.length))].sort((a, b) => a - b);
-      const results = parseAll(split(stream, sortedCuts));
-      t.true(results.every((result) => typeof result.kind === "string"));
-    }),
+    fc.property(
+      fc.uint8Array({ maxLength: 600 }),
+      fc.array(fc.nat(600), { maxLength: 8 }),
+      (bytes, cuts) => {
+        const stream = Buffer.from(bytes);
+        const sortedCuts = [...new Set(cuts.filter((cut) => cut > 0 && cut < stream.length))].sort(
+          (a, b) => a - b,
+        );
+        const results = parseAll(split(stream, sortedCuts));
+        t.true(results.every((result) => typeof result.kind === "string"));
+      },
+    ),
     { numRuns: 2000 },
   );
 });
@@ -74,7 +80,9 @@ test("a too-large value is swallowed and answered only when its last byte arrive
 test("a line without a newline is given up after 2048 bytes unless it is a multiget", (t) => {
   t.like(parseAll([Buffer.alloc(2049, 0x78)]).at(-1), { kind: "close", reason: "line-too-long" });
   t.deepEqual(parseAll([Buffer.from(`get ${"k ".repeat(2000)}`)]), []);
-  t.like(parseAll([Buffer.from(`gets ${"k ".repeat(2000)}`), Buffer.from("\r\n")]).at(0), { kind: "get" });
+  t.like(parseAll([Buffer.from(`gets ${"k ".repeat(2000)}`), Buffer.from("\r\n")]).at(0), {
+    kind: "get",
+  });
 });
 
 test("a multiget line longer than the multiget limit closes the connection", (t) => {
@@ -84,19 +92,32 @@ test("a multiget line longer than the multiget limit closes the connection", (t)
 });
 
 test("an HTTP request line closes the connection", (t) => {
-  t.like(only(parseAll([Buffer.from("GET / HTTP/1.0\r\n")])), { kind: "close", reason: "http-request" });
+  t.like(only(parseAll([Buffer.from("GET / HTTP/1.0\r\n")])), {
+    kind: "close",
+    reason: "http-request",
+  });
 });
 
 test("noreply is taken only from the last word", (t) => {
   t.like(only(parseAll([Buffer.from("delete k noreply\r\n")])), { kind: "delete", noreply: true });
-  t.like(only(parseAll([Buffer.from("incr k 1 noreply\r\n")])), { kind: "arithmetic", noreply: true });
-  t.like(only(parseAll([Buffer.from("get k noreply\r\n")])), { kind: "get", keys: ["k", "noreply"] });
+  t.like(only(parseAll([Buffer.from("incr k 1 noreply\r\n")])), {
+    kind: "arithmetic",
+    noreply: true,
+  });
+  t.like(only(parseAll([Buffer.from("get k noreply\r\n")])), {
+    kind: "get",
+    keys: ["k", "noreply"],
+  });
 });
 
 test("ms with a C flag in set or replace mode becomes a cas", (t) => {
   t.like(only(parseAll([Buffer.from("ms k 1 C5\r\nx\r\n")])), { kind: "ms", mode: "cas", cas: 5n });
   t.like(only(parseAll([Buffer.from("ms k 1 C5 MR\r\nx\r\n")])), { kind: "ms", mode: "cas" });
-  t.like(only(parseAll([Buffer.from("ms k 1 C5 MA\r\nx\r\n")])), { kind: "ms", mode: "append", cas: 5n });
+  t.like(only(parseAll([Buffer.from("ms k 1 C5 MA\r\nx\r\n")])), {
+    kind: "ms",
+    mode: "append",
+    cas: 5n,
+  });
   t.like(only(parseAll([Buffer.from("ms k 1 C5 ME\r\nx\r\n")])), { kind: "ms", mode: "add" });
 });
 

@@ -7,7 +7,12 @@ const start = 1_800_000_000;
 
 function setup(memoryLimitBytes = 64 * 1024 * 1024) {
   const clock = new ManualClock(start);
-  const store = new MemoryStore({ clock, memoryLimitBytes, itemSizeMaxBytes: 1024 * 1024, sweep: false });
+  const store = new MemoryStore({
+    clock,
+    memoryLimitBytes,
+    itemSizeMaxBytes: 1024 * 1024,
+    sweep: false,
+  });
   const set = (key: string, value: string, exptime = 0, flags = 0) =>
     store.store({ mode: "set", key, value: Buffer.from(value), flags, exptime, cas: 0n });
   const value = (key: string) => store.get(key)?.value.toString();
@@ -64,7 +69,15 @@ test("cas uniques grow with every new version and match only the current one", (
 test("a stale write with a lower cas is kept marked stale when invalidating", (t) => {
   const { store, set } = setup();
   const cas = set("k", "new").cas;
-  const result = store.store({ mode: "cas", key: "k", value: Buffer.from("old"), flags: 0, exptime: 0, cas: cas - 1n, invalidate: true });
+  const result = store.store({
+    mode: "cas",
+    key: "k",
+    value: Buffer.from("old"),
+    flags: 0,
+    exptime: 0,
+    cas: cas - 1n,
+    invalidate: true,
+  });
   t.is(result.status, "stored");
   const read = store.metaGet(metaGet("k"));
   t.is(read.item?.value.toString(), "old");
@@ -132,7 +145,14 @@ test("incr keeps flags and exptime and takes a new cas", (t) => {
 test("append beyond the item size limit is refused and the old value kept", (t) => {
   const { store, set, value } = setup();
   set("a", "x".repeat(1024 * 1024 - 100));
-  const result = store.store({ mode: "append", key: "a", value: Buffer.alloc(200), flags: 0, exptime: 0, cas: 0n });
+  const result = store.store({
+    mode: "append",
+    key: "a",
+    value: Buffer.alloc(200),
+    flags: 0,
+    exptime: 0,
+    cas: 0n,
+  });
   t.is(result.status, "not_stored");
   t.is(value("a")?.length, 1024 * 1024 - 100);
 });
