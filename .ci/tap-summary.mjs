@@ -22,7 +22,9 @@ for (const line of readFileSync(tapFile, "utf8").split("\n")) {
 }
 
 if (runStatus !== 0 && failed === 0) {
-  process.stdout.write(`the test run exited with status ${runStatus} without reporting a failed test\n`);
+  process.stdout.write(
+    `the test run exited with status ${runStatus} without reporting a failed test\n`,
+  );
   failed = 1;
 }
 if (skipped > 0) process.stdout.write(`${skipped} skipped\n`);
