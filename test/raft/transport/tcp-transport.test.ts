@@ -1,0 +1,110 @@
+// Three nodes on 127.0.0.1-3 over real TCP, each with a disk log on the
+// fault file system: a group elects, replicates and survives a dropped
+// connection; a peer speaking the wrong protocol is refused.
+
+import { connect } from "node:net";
+import test from "ava";
+import { RaftLogStorage } from "../../../src/raft/log-storage/log-storage.js";
+import { silentRaftLogger } from "../../../src/raft/logger.js";
+import { NodeHost } from "../../../src/raft/node-host.js";
+import { Prng } from "../../../src/raft/prng.js";
+import { type PeerAddress, TcpTransport } from "../../../src/raft/transport/tcp-transport.js";
+import type { Entry } from "../../../src/raft/types.js";
+import { silentLogger } from "../../../src/util/logger.js";
+import { FaultFileSystem } from "../../helpers/fault-fs.js";
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function cluster(port: number) {
+  const addresses = new Map<number, PeerAddress>(
+    [1, 2, 3].map((id) => [id, { host: `127.0.0.${id}`, port }]),
+  );
+  const nodes = [];
+  for (const id of [1, 2, 3]) {
+    const fs = new FaultFileSystem();
+    const storage = await RaftLogStorage.open(fs, "/raft-log");
+    const host = new NodeHost(id, storage, undefined, silentLogger);
+    const applied: Entry[] = [];
+    const transport = new TcpTransport({
+      nodeId: id,
+      listen: addresses.get(id)!,
+      peers: addresses,
+      deliver: (m) => host.receive(m),
+      logger: silentLogger,
+    });
+    host.attachTransport(transport);
+    host.addGroup({
+      groupId: 5,
+      config: { random: new Prng(id), logger: silentRaftLogger, electionTicks: 10 },
+      bootstrap: { voters: [1, 2, 3], learners: [] },
+      apply: (entry) => applied.push(entry),
+    });
+    await transport.start();
+    host.start(10);
+    nodes.push({ id, host, transport, storage, applied });
+  }
+  return nodes;
+}
+
+const port = 30_000 + (process.pid % 20_000);
+
+test("a group over TCP elects, replicates to every node, and recovers from a dropped connection", async (t) => {
+  const nodes = await cluster(port);
+  try {
+    nodes[0]!.host.group(5)!.campaign();
+    await until(() => nodes[0]!.host.group(5)!.raft.role === "leader", "a leader");
+    const texts = (n: (typeof nodes)[number]) =>
+      n.applied.filter((e) => e.data.length > 0).map((e) => new TextDecoder().decode(e.data));
+    await Promise.all(
+      ["a", "b", "c"].map((text) => nodes[0]!.host.propose(5, new TextEncoder().encode(text))),
+    );
+    await until(() => nodes.every((n) => texts(n).length === 3), "replication");
+    for (const node of nodes) t.deepEqual(texts(node), ["a", "b", "c"]);
+    t.true(nodes[0]!.transport.connected(2) && nodes[0]!.transport.connected(3));
+    // One connection per pair: node 1 dialled 2 and 3; node 3 accepted from 1 and 2.
+    // Cut node 1's link to 2 from under it: it must reconnect and catch up.
+    (
+      nodes[0]!.transport as unknown as { peers: Map<number, { socket?: { destroy(): void } }> }
+    ).peers
+      .get(2)!
+      .socket!.destroy();
+    await nodes[0]!.host.propose(5, new TextEncoder().encode("d"));
+    await until(() => texts(nodes[1]!).includes("d"), "catch-up after reconnect");
+    t.true(nodes[0]!.transport.connected(2));
+  } finally {
+    for (const node of nodes) {
+      node.host.stop();
+      await node.transport.close();
+    }
+  }
+});
+
+test("a peer with the wrong handshake is disconnected", async (t) => {
+  const addresses = new Map<number, PeerAddress>([[1, { host: "127.0.0.1", port: port + 1 }]]);
+  const transport = new TcpTransport({
+    nodeId: 1,
+    listen: addresses.get(1)!,
+    peers: addresses,
+    deliver: () => t.fail(),
+    logger: silentLogger,
+  });
+  await transport.start();
+  try {
+    const socket = connect({ host: "127.0.0.1", port: port + 1 });
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.write(Buffer.from("GET / HTTP/1.1\r\n\r\n"));
+    const closed = await new Promise<boolean>((resolve) => {
+      socket.once("close", () => resolve(true));
+      setTimeout(() => resolve(false), 5000).unref();
+    });
+    t.true(closed);
+  } finally {
+    await transport.close();
+  }
+});
