@@ -71,59 +71,28 @@ export function readLog(
     if (defect === undefined) defect = { offset, reason };
   };
 
-  while (position < bytes.length) {
+  while (position < bytes.length && defect === undefined) {
     const blockEnd = position - (position % blockBytes) + blockBytes;
     if (blockEnd - position < headerBytes) {
       position = blockEnd;
       continue;
     }
-    if (bytes.length - position < headerBytes) {
-      fail(position, `chunk header cut short: ${bytes.length - position} of ${headerBytes} bytes`);
+    const problem = chunkProblem(bytes, position, blockEnd);
+    if (problem !== undefined) {
+      fail(position, problem);
       break;
     }
-    const storedCrc = readFixed32(bytes, position);
     const length = bytes[position + 4]! | (bytes[position + 5]! << 8);
     const type = bytes[position + 6]!;
     const synced = readFixed64(bytes, position + 7);
     const chunkEnd = position + headerBytes + length;
-    if (chunkEnd > blockEnd) {
-      fail(position, `chunk of ${length} bytes crosses its block end`);
-      position = blockEnd;
-      continue;
-    }
-    if (chunkEnd > bytes.length) {
-      fail(
-        position,
-        `chunk payload cut short: ${bytes.length - position - headerBytes} of ${length} bytes`,
-      );
-      break;
-    }
-    const actualCrc = crc32c(bytes, position + 6, chunkEnd);
-    if (unmaskCrc(storedCrc) !== actualCrc) {
-      fail(
-        position,
-        `chunk checksum mismatch: stored ${unmaskCrc(storedCrc).toString(16)}, computed ${actualCrc.toString(16)}`,
-      );
-      position = blockEnd;
-      continue;
-    }
-    if (synced < 0 || synced > position) {
-      // A writer can only promise bytes it wrote before this chunk.
-      fail(position, `chunk at ${position} promises synced offset ${synced}`);
-      position = blockEnd;
-      continue;
-    }
     if (synced > promised) promised = synced;
-    if (defect !== undefined) {
-      position = chunkEnd;
-      continue;
-    }
     const payload = bytes.subarray(position + headerBytes, chunkEnd);
     const startsRecord = type === ChunkType.full || type === ChunkType.first;
     if (startsRecord && recordStart !== -1) {
       fail(recordStart, `record has no last fragment (next chunk is ${chunkTypeNames[type]})`);
     } else if (!startsRecord && recordStart === -1) {
-      fail(position, `${chunkTypeNames[type] ?? `type ${type}`} chunk outside a record`);
+      fail(position, `${chunkTypeNames[type]} chunk outside a record`);
     } else if (type === ChunkType.full) {
       records.push(payload);
       recordOffsets.push(position);
@@ -143,6 +112,7 @@ export function readLog(
     }
     position = chunkEnd;
   }
+  if (defect !== undefined) promised = Math.max(promised, laterPromise(bytes, position));
   if (defect === undefined && recordStart !== -1) {
     fail(recordStart, "record cut short by the end of the file");
   }
@@ -157,6 +127,54 @@ export function readLog(
   recordOffsets.shift();
   if (header !== undefined) checkHeader(header, file, expected);
   return { records, recordOffsets, tornTail };
+}
+
+/** Why the chunk at `position` is not a valid chunk, or undefined when it is. */
+function chunkProblem(bytes: Buffer, position: number, blockEnd: number): string | undefined {
+  if (bytes.length - position < headerBytes) {
+    return `chunk header cut short: ${bytes.length - position} of ${headerBytes} bytes`;
+  }
+  const length = bytes[position + 4]! | (bytes[position + 5]! << 8);
+  const type = bytes[position + 6]!;
+  const chunkEnd = position + headerBytes + length;
+  if (type < ChunkType.full || type > ChunkType.last) return `bad chunk type ${type}`;
+  if (chunkEnd > blockEnd) return `chunk of ${length} bytes crosses its block end`;
+  if (chunkEnd > bytes.length) {
+    return `chunk payload cut short: ${bytes.length - position - headerBytes} of ${length} bytes`;
+  }
+  const synced = readFixed64(bytes, position + 7);
+  // A writer can only promise bytes it wrote before this chunk.
+  if (synced < 0 || synced > position) return `chunk promises synced offset ${synced}`;
+  const stored = unmaskCrc(readFixed32(bytes, position));
+  const actual = crc32c(bytes, position + 6, chunkEnd);
+  if (stored !== actual) {
+    return `chunk checksum mismatch: stored ${stored.toString(16)}, computed ${actual.toString(16)}`;
+  }
+  return undefined;
+}
+
+/**
+ * The highest promise of any valid chunk after a defect. The defect may
+ * have garbled lengths, so chunks are looked for at every byte (the cheap
+ * checks of chunkProblem reject almost every position before its CRC).
+ */
+function laterPromise(bytes: Buffer, from: number): number {
+  let promised = 0;
+  let position = from;
+  while (position + headerBytes <= bytes.length) {
+    const blockEnd = position - (position % blockBytes) + blockBytes;
+    if (blockEnd - position < headerBytes) {
+      position = blockEnd;
+      continue;
+    }
+    if (chunkProblem(bytes, position, blockEnd) !== undefined) {
+      position++;
+      continue;
+    }
+    promised = Math.max(promised, readFixed64(bytes, position + 7));
+    position += headerBytes + (bytes[position + 4]! | (bytes[position + 5]! << 8));
+  }
+  return promised;
 }
 
 function checkHeader(
