@@ -12,6 +12,7 @@ import {
   startMemcached,
 } from "../helpers/memcached-process.js";
 import { startMemraft, type TestServer } from "../helpers/memraft-server.js";
+import { RawClient } from "../helpers/raw-client.js";
 import { checkTool, debianPython, findExecutable, type ToolCheck } from "../helpers/tools.js";
 
 const run = promisify(execFile);
@@ -171,4 +172,35 @@ when(memcached)("the node memcached client sees what it sees with memcached", as
   const actual = await exerciseNodeClient(memraft!.port);
   t.deepEqual(actual, expected);
   t.is(actual.afterAppend, "swapped!");
+});
+
+const memcachedTool = "/usr/share/memcached/scripts/memcached-tool";
+const toolAvailable = checkTool("memcached-tool (Debian memcached package)", () =>
+  findExecutable(memcachedTool) ? undefined : `${memcachedTool} missing`,
+);
+const memcdump = checkTool("memcdump (libmemcached-tools)", () =>
+  findExecutable("memcdump") ? undefined : "not on PATH",
+);
+
+async function seedDumpItems(): Promise<void> {
+  const client = await RawClient.connect(memraft!.port);
+  await client.request("flush_all\r\n");
+  await client.request("set dump:1 5 0 3\r\nabc\r\n");
+  await client.request("set dump%20two 0 0 2\r\nhi\r\n");
+  client.close();
+}
+
+when(toolAvailable)("memcached-tool dump replays every item", async (t) => {
+  await seedDumpItems();
+  const { stdout } = await run("perl", [memcachedTool, `127.0.0.1:${memraft!.port}`, "dump"]);
+  t.regex(stdout, /^add dump:1 5 0 3\r?\nabc\r?$/m);
+  t.regex(stdout, /^add dump%20two 0 0 2\r?\nhi\r?$/m);
+  const display = await run("perl", [memcachedTool, `127.0.0.1:${memraft!.port}`, "display"]);
+  t.regex(display.stdout, /^\s+1\s+\S+\s+\d+s\s+\d+\s+2\s/m);
+});
+
+when(memcdump)("memcdump lists every key", async (t) => {
+  await seedDumpItems();
+  const { stdout } = await run("memcdump", [`--servers=127.0.0.1:${memraft!.port}`]);
+  t.deepEqual(stdout.trim().split("\n").sort(), ["dump%20two", "dump:1"]);
 });
