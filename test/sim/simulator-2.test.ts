@@ -1,0 +1,3 @@
+import { registerSimulationShard } from "./suite.js";
+
+registerSimulationShard(1);
