@@ -253,3 +253,53 @@ test("every stats sub-report ends with END", async (t) => {
   }
   client.close();
 });
+
+test("stats carry what the Prometheus memcached_exporter requires, as numbers", async (t) => {
+  // The exporter (prometheus/memcached_exporter) reports the server down
+  // unless these parse; it reads stats, stats slabs, stats items and stats
+  // settings, each of which must end with END.
+  const { port, stop } = await startMemraft();
+  t.teardown(stop);
+  const client = await RawClient.connect(port);
+  await client.request("set a 0 0 1\r\n1\r\n");
+  const general = statsOf(await client.request("stats\r\n", "END\r\n"));
+  for (const name of [
+    "cmd_set",
+    "cas_misses",
+    "cas_hits",
+    "cas_badval",
+    "uptime",
+    "time",
+    "curr_items",
+    "bytes",
+    "limit_maxbytes",
+    "curr_connections",
+    "total_connections",
+    "rusage_user",
+    "rusage_system",
+    "evictions",
+    "reclaimed",
+    "store_too_large",
+    "store_no_memory",
+  ]) {
+    t.false(Number.isNaN(Number.parseFloat(general.get(name) ?? "")), name);
+  }
+  const slabs = statsOf(await client.request("stats slabs\r\n", "END\r\n"));
+  for (const name of [
+    "1:cmd_set",
+    "1:cas_hits",
+    "1:cas_badval",
+    "1:chunk_size",
+    "1:used_chunks",
+    "total_malloced",
+  ]) {
+    t.false(Number.isNaN(Number.parseFloat(slabs.get(name) ?? "")), name);
+  }
+  const items = statsOf(await client.request("stats items\r\n", "END\r\n"));
+  for (const name of ["items:1:number", "items:1:age", "items:1:evicted", "items:1:outofmemory"]) {
+    t.false(Number.isNaN(Number.parseFloat(items.get(name) ?? "")), name);
+  }
+  const settings = statsOf(await client.request("stats settings\r\n", "END\r\n"));
+  t.is(settings.get("maxconns"), "1024");
+  client.close();
+});
