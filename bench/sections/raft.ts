@@ -11,9 +11,9 @@ import { performance } from "node:perf_hooks";
 import { NodeFileSystem } from "../../src/fs/node-file-system.js";
 import { RaftLogStorage } from "../../src/raft/log-storage/log-storage.js";
 import { silentRaftLogger } from "../../src/raft/logger.js";
-import { NodeHost } from "../../src/raft/node-host.js";
+import { type NodeHost, startNode } from "../../src/raft/node-host.js";
 import { Prng } from "../../src/raft/prng.js";
-import { type PeerAddress, TcpTransport } from "../../src/raft/transport/tcp-transport.js";
+import type { PeerAddress, TcpTransport } from "../../src/raft/transport/tcp-transport.js";
 import { silentLogger } from "../../src/util/logger.js";
 import type { BenchSection } from "../run.js";
 
@@ -40,28 +40,26 @@ async function startCluster(directory: string): Promise<Node[]> {
       new NodeFileSystem(),
       join(directory, `node-${id}`, "raft-log"),
     );
-    const host = new NodeHost(id, storage, undefined, silentLogger);
-    const transport = new TcpTransport({
+    const { host, transport } = await startNode({
       nodeId: id,
-      listen: addresses.get(id)!,
-      peers: addresses,
-      deliver: (messages) => host.receive(messages),
+      storage,
+      addresses,
+      groups: [
+        {
+          groupId,
+          config: {
+            random: new Prng(id),
+            logger: silentRaftLogger,
+            electionTicks: 20,
+            heartbeatTicks: 2,
+          },
+          bootstrap: { voters: [1, 2, 3], learners: [] },
+          apply: () => {},
+        },
+      ],
+      tickMs,
       logger: silentLogger,
     });
-    host.attachTransport(transport);
-    host.addGroup({
-      groupId,
-      config: {
-        random: new Prng(id),
-        logger: silentRaftLogger,
-        electionTicks: 20,
-        heartbeatTicks: 2,
-      },
-      bootstrap: { voters: [1, 2, 3], learners: [] },
-      apply: () => {},
-    });
-    await transport.start();
-    host.start(tickMs);
     nodes.push({ host, transport, storage });
   }
   return nodes;

@@ -11,7 +11,7 @@ import type { Logger } from "../util/logger.js";
 import type { RaftConfig } from "./config.js";
 import type { RaftLogStorage } from "./log-storage/log-storage.js";
 import { RawNode } from "./raw-node.js";
-import type { TcpTransport } from "./transport/tcp-transport.js";
+import { type PeerAddress, TcpTransport } from "./transport/tcp-transport.js";
 import type { ConfState, Entry, GroupId, Message } from "./types.js";
 
 export interface HostedGroupOptions {
@@ -175,4 +175,38 @@ export class NodeHost {
     }
     group.raw.advance();
   }
+}
+
+export interface StartNodeOptions {
+  readonly nodeId: number;
+  readonly storage: RaftLogStorage;
+  /** Every node's transport address, this one's included. */
+  readonly addresses: ReadonlyMap<number, PeerAddress>;
+  readonly groups: readonly HostedGroupOptions[];
+  readonly tickMs: number;
+  readonly logger: Logger;
+}
+
+/** A node hosting `groups` on its log, reachable over TCP, ticking. */
+export async function startNode(
+  options: StartNodeOptions,
+): Promise<{ host: NodeHost; transport: TcpTransport }> {
+  const host = new NodeHost(options.nodeId, options.storage, undefined, options.logger);
+  const listen = options.addresses.get(options.nodeId);
+  if (listen === undefined)
+    throw new MemraftError("ERR_CONFIG", `no address for node ${options.nodeId}`, {
+      nodeId: options.nodeId,
+    });
+  const transport = new TcpTransport({
+    nodeId: options.nodeId,
+    listen,
+    peers: options.addresses,
+    deliver: (messages) => host.receive(messages),
+    logger: options.logger,
+  });
+  host.attachTransport(transport);
+  for (const group of options.groups) host.addGroup(group);
+  await transport.start();
+  host.start(options.tickMs);
+  return { host, transport };
 }

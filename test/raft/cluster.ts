@@ -197,6 +197,24 @@ export class Cluster {
     for (let i = 0; i < ticks; i++) this.node(id).raw.tick();
   }
 
+  /**
+   * Ticks the candidates and `alsoTick` (stabilizing after each round) until
+   * a candidate leads; returns it. Throws after `roundsMax` rounds.
+   */
+  tickUntilLeader(
+    candidates: readonly number[],
+    roundsMax: number,
+    alsoTick: readonly number[] = [],
+  ): number {
+    for (let round = 0; round < roundsMax; round++) {
+      const leader = candidates.find((id) => this.raft(id).role === "leader");
+      if (leader !== undefined) return leader;
+      for (const id of [...candidates, ...alsoTick]) this.tick(id);
+      this.stabilize();
+    }
+    throw new Error(`no leader among ${candidates} after ${roundsMax} rounds`);
+  }
+
   /** Elects `id` (and settles everything). */
   elect(id: number): void {
     this.node(id).raw.campaign();

@@ -111,16 +111,7 @@ test("a partitioned old leader serves no stale read", (t) => {
   cluster.stabilize();
   cluster.isolate(1);
   // The majority elects a new leader and writes.
-  for (
-    let i = 0;
-    i < 30 && cluster.raft(2).role !== "leader" && cluster.raft(3).role !== "leader";
-    i++
-  ) {
-    cluster.tick(2);
-    cluster.tick(3);
-    cluster.stabilize();
-  }
-  const leader = cluster.raft(2).role === "leader" ? 2 : 3;
+  const leader = cluster.tickUntilLeader([2, 3], 30);
   cluster.propose(leader, "x=2");
   cluster.stabilize();
   // The old leader still believes it leads; its read must not complete.
@@ -206,17 +197,7 @@ test("removing the leader: it commits its own removal, steps down, and the rest 
   cluster.stabilize();
   t.is(cluster.raft(1).role, "follower");
   t.deepEqual(cluster.raft(1).conf.voters, [2, 3]);
-  for (
-    let i = 0;
-    i < 40 && cluster.raft(2).role !== "leader" && cluster.raft(3).role !== "leader";
-    i++
-  ) {
-    cluster.tick(2);
-    cluster.tick(3);
-    cluster.tick(1);
-    cluster.stabilize();
-  }
-  const leader = cluster.raft(2).role === "leader" ? 2 : 3;
+  const leader = cluster.tickUntilLeader([2, 3], 40, [1]);
   t.deepEqual(cluster.raft(leader).conf.voters, [2, 3]);
   cluster.propose(leader, "after");
   cluster.stabilize();
@@ -310,16 +291,7 @@ test("a leader whose disk write fails stops, and no entry it did not persist is 
     [2, 3].some((id) => cluster.raft(id).log.lastIndex() >= index),
     "never sent: messages wait for the write",
   );
-  for (
-    let i = 0;
-    i < 40 && cluster.raft(2).role !== "leader" && cluster.raft(3).role !== "leader";
-    i++
-  ) {
-    cluster.tick(2);
-    cluster.tick(3);
-    cluster.stabilize();
-  }
-  const leader = cluster.raft(2).role === "leader" ? 2 : 3;
+  const leader = cluster.tickUntilLeader([2, 3], 40);
   cluster.propose(leader, "next");
   cluster.restart(1);
   for (let i = 0; i < 3; i++) {

@@ -6,7 +6,7 @@ import { connect } from "node:net";
 import test from "ava";
 import { RaftLogStorage } from "../../../src/raft/log-storage/log-storage.js";
 import { silentRaftLogger } from "../../../src/raft/logger.js";
-import { NodeHost } from "../../../src/raft/node-host.js";
+import { startNode } from "../../../src/raft/node-host.js";
 import { Prng } from "../../../src/raft/prng.js";
 import { type PeerAddress, TcpTransport } from "../../../src/raft/transport/tcp-transport.js";
 import type { Entry } from "../../../src/raft/types.js";
@@ -29,24 +29,22 @@ async function cluster(port: number) {
   for (const id of [1, 2, 3]) {
     const fs = new FaultFileSystem();
     const storage = await RaftLogStorage.open(fs, "/raft-log");
-    const host = new NodeHost(id, storage, undefined, silentLogger);
     const applied: Entry[] = [];
-    const transport = new TcpTransport({
+    const { host, transport } = await startNode({
       nodeId: id,
-      listen: addresses.get(id)!,
-      peers: addresses,
-      deliver: (m) => host.receive(m),
+      storage,
+      addresses,
+      groups: [
+        {
+          groupId: 5,
+          config: { random: new Prng(id), logger: silentRaftLogger, electionTicks: 10 },
+          bootstrap: { voters: [1, 2, 3], learners: [] },
+          apply: (entry) => applied.push(entry),
+        },
+      ],
+      tickMs: 10,
       logger: silentLogger,
     });
-    host.attachTransport(transport);
-    host.addGroup({
-      groupId: 5,
-      config: { random: new Prng(id), logger: silentRaftLogger, electionTicks: 10 },
-      bootstrap: { voters: [1, 2, 3], learners: [] },
-      apply: (entry) => applied.push(entry),
-    });
-    await transport.start();
-    host.start(10);
     nodes.push({ id, host, transport, storage, applied });
   }
   return nodes;
