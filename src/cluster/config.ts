@@ -42,6 +42,8 @@ export interface ClusterConfig {
 }
 
 const formatVersion = 1;
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the cluster file's own placeholder syntax
+const idPlaceholder = "${id}";
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** Collects every problem, so the operator sees them all at once. */
@@ -163,7 +165,7 @@ function parseNode(
     id,
     client: parseAddress(fields.client, `${where}.client`, problems),
     peer: parseAddress(fields.peer, `${where}.peer`, problems),
-    dataDir: dataDirTemplate.replaceAll("${id}", id),
+    dataDir: dataDirTemplate.replaceAll(idPlaceholder, id),
     weight: typeof weight === "number" ? weight : 1,
     draining: draining === true,
   };
