@@ -152,7 +152,7 @@ function parseNode(
   const dataDirTemplate = text(
     fields.data_dir ?? defaults.data_dir,
     `${where}.data_dir`,
-    "./data/${id}",
+    `./data/${idPlaceholder}`,
     problems,
   );
   const weight = fields.weight ?? defaults.weight ?? 1;
