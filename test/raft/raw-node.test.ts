@@ -1,0 +1,77 @@
+// The Ready contract as an owner sees it: what must be durable travels in
+// the same Ready as the messages that depend on it, and idle groups cost
+// nothing but a counter per tick.
+
+import test from "ava";
+import { silentRaftLogger } from "../../src/raft/logger.js";
+import { Prng } from "../../src/raft/prng.js";
+import { RawNode } from "../../src/raft/raw-node.js";
+import { MessageType } from "../../src/raft/types.js";
+
+function node(id: number, voters = [1, 2, 3]): RawNode {
+  return new RawNode(
+    { id, groupId: 9, random: new Prng(id), logger: silentRaftLogger },
+    RawNode.bootstrapState({ voters, learners: [] }),
+  );
+}
+
+test("a granted vote leaves in the same Ready as the durable vote, with a sync", (t) => {
+  const voter = node(2);
+  voter.ready();
+  voter.advance();
+  voter.step({
+    groupId: 9,
+    from: 1,
+    to: 2,
+    term: 1,
+    type: MessageType.vote,
+    index: 0,
+    logTerm: 0,
+    transfer: false,
+  });
+  const ready = voter.ready();
+  t.deepEqual(ready.hardState, { term: 1, vote: 1, commit: 0 });
+  t.true(ready.mustSync);
+  t.like(ready.messages[0], { type: MessageType.voteResponse, reject: false, term: 1 });
+});
+
+test("a single voter commits only after its own entry is persisted", (t) => {
+  const solo = node(1, [1]);
+  solo.campaign();
+  const first = solo.ready();
+  t.is(first.softState?.role, "leader");
+  t.deepEqual(
+    first.entries.map((e) => e.index),
+    [1],
+  );
+  t.deepEqual(first.committedEntries, [], "not committed before the write is durable");
+  solo.advance();
+  const second = solo.ready();
+  t.deepEqual(
+    second.committedEntries.map((e) => e.index),
+    [1],
+  );
+  t.is(second.hardState?.commit, 1);
+});
+
+test("no Ready is handed out before the previous one is advanced", (t) => {
+  const solo = node(1, [1]);
+  solo.campaign();
+  solo.ready();
+  t.false(solo.hasReady());
+  t.throws(() => solo.ready(), { message: /before advance/ });
+});
+
+test("ten thousand idle follower groups produce no work when ticked", (t) => {
+  const groups = Array.from({ length: 10_000 }, (_, i) => {
+    const raw = new RawNode(
+      { id: 2, groupId: i, random: new Prng(i), logger: silentRaftLogger, electionTicks: 1000 },
+      RawNode.bootstrapState({ voters: [1, 2, 3], learners: [] }),
+    );
+    raw.ready();
+    raw.advance();
+    return raw;
+  });
+  for (let tick = 0; tick < 5; tick++) for (const raw of groups) raw.tick();
+  t.false(groups.some((raw) => raw.hasReady()));
+});
