@@ -23,7 +23,9 @@ export interface RaftConfig {
    * "lease": reads are served without a round while a quorum acknowledged a
    * heartbeat sent less than electionTicks - leaseDriftTicks ago. This trusts
    * that no node's clock runs faster than another's by more than
-   * leaseDriftTicks per election timeout; requires checkQuorum.
+   * leaseDriftTicks per election timeout, and that no message is delayed by
+   * more than three election timeouts (a leader stops lease reads for that
+   * long after starting a leadership transfer); requires checkQuorum.
    */
   readonly readMode?: "safe" | "lease";
   readonly leaseDriftTicks?: number;

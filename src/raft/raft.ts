@@ -98,6 +98,12 @@ export class Raft {
   /** Ticks since start; the lease clock. */
   private tickCount = 0;
   private leadTransferee: NodeId = 0;
+  /**
+   * No lease reads before this tick: a timeout-now from a transfer may still
+   * be in flight after the transfer was aborted, and it lets its receiver
+   * win votes inside our lease.
+   */
+  private leaseBlockedUntilTick = 0;
   /** A leader proposes no conf change until it has applied this index. */
   private pendingConfIndex = 0;
   private uncommittedBytes = 0;
@@ -246,6 +252,7 @@ export class Raft {
       throw new ProposalDroppedError(this.groupId, `node ${target} is not a voter`);
     this.info(`starts transferring leadership to ${target}`);
     this.leadTransferee = target;
+    this.leaseBlockedUntilTick = this.tickCount + 3 * this.config.electionTicks;
     this.electionElapsed = 0;
     const progress = this.progress.get(target)!;
     if (progress.match === this.log.lastIndex()) this.sendTimeoutNow(target);
@@ -971,6 +978,7 @@ export class Raft {
 
   private leaseValid(): boolean {
     if (this.config.readMode !== "lease" || this.leadTransferee !== 0) return false;
+    if (this.tickCount < this.leaseBlockedUntilTick) return false;
     const sentTicks: number[] = [];
     for (const voter of this.conf.voters) {
       if (voter === this.id) {
