@@ -1,0 +1,237 @@
+// The memcached state machine of a replicated group: applies committed log
+// entries (entry-codec.ts) to the group's item table, deterministically.
+// Apply never reads the clock: "now" is the leader's timestamp in the entry;
+// a new version's cas is the entry's log index, with the group's generation
+// in the high bits; flush_all is a watermark kept in the table itself. So
+// every replica that applied the same entries holds the same table.
+//
+// The semantics are memcached's, from semantics.ts, shared with the memory
+// engine. Reads (get, and mg without effects) do not go through the log:
+// they look at the applied state with the reader's clock.
+//
+// REQUIRES: apply() calls are made one at a time, in log order.
+
+import { assert } from "../util/assert.js";
+import { MemraftError } from "../util/errors.js";
+import { decodeStoreEntry, type StoreCommand } from "./entry-codec.js";
+import { absoluteExptime } from "./exptime.js";
+import { type FlushState, type ItemRecord, isLive, noFlush } from "./item.js";
+import { decodeItem, encodeItem } from "./item-codec.js";
+import {
+  applyArithmetic,
+  applyDelete,
+  applyMetaGet,
+  applyStore,
+  applyTouch,
+  type MetaGetEffects,
+  type WriteContext,
+  type WriteOutcome,
+} from "./semantics.js";
+import type { ArithmeticResult, DeleteStatus, StoreResult } from "./store.js";
+
+/** A change to the table: a new value, or undefined to delete. */
+export interface TableChange {
+  readonly key: string;
+  readonly value: Buffer | undefined;
+}
+
+/** What the state machine needs from its storage engine. */
+export interface ItemTable {
+  /** The stored bytes of `key`, never changed afterwards by the table. */
+  get(key: string): Promise<Buffer | undefined>;
+  /**
+   * Makes `changes` atomically, recording that the table now covers log
+   * index `appliedIndex` (a flush persists that with the data it covers).
+   */
+  write(appliedIndex: number, changes: readonly TableChange[]): void;
+}
+
+/**
+ * Keys memraft keeps for itself. memcached keys are at most 250 bytes, so
+ * no client can name a key of 251 bytes or more.
+ */
+const reservedPrefix = "\u0000".repeat(251);
+const flushStateKey = `${reservedPrefix}flush`;
+const flushStateVersion = 1;
+
+/** The outcome of applying one entry, for the client that proposed it. */
+export type ApplyOutcome =
+  | { readonly kind: "store"; readonly result: StoreResult }
+  | { readonly kind: "delete"; readonly result: DeleteStatus }
+  | { readonly kind: "arithmetic"; readonly result: ArithmeticResult }
+  | { readonly kind: "touch"; readonly result: ItemRecord | undefined }
+  | { readonly kind: "flush_all" }
+  | { readonly kind: "meta_get"; readonly result: MetaGetEffects };
+
+export interface StateMachineOptions {
+  readonly itemSizeMaxBytes: number;
+  /** Set in the cas's high bits; raised if keys ever move between groups. */
+  readonly casGeneration: number;
+}
+
+const casIndexBits = 48n;
+
+export class StoreStateMachine {
+  private flush: FlushState = noFlush;
+  private lastApplied = 0;
+
+  private constructor(
+    private readonly table: ItemTable,
+    private readonly options: StateMachineOptions,
+  ) {
+    assert(
+      options.casGeneration >= 0 && options.casGeneration < 65536,
+      "cas generation is 16 bits",
+    );
+  }
+
+  /** Loads the flush watermark the table holds. */
+  static async open(table: ItemTable, options: StateMachineOptions): Promise<StoreStateMachine> {
+    const machine = new StoreStateMachine(table, options);
+    const stored = await table.get(flushStateKey);
+    if (stored !== undefined) machine.flush = decodeFlushState(stored);
+    return machine;
+  }
+
+  /** The cas a version written by the entry at `index` takes. */
+  casOf(index: number): bigint {
+    return (BigInt(this.options.casGeneration) << casIndexBits) | BigInt(index);
+  }
+
+  /** Applies the entry at `index`; entries without a payload (no-ops) change nothing. */
+  async apply(index: number, payload: Uint8Array): Promise<ApplyOutcome | undefined> {
+    assert(index > this.lastApplied, () => `apply ${index} after ${this.lastApplied}`);
+    this.lastApplied = index;
+    if (payload.length === 0) return undefined;
+    const entry = decodeStoreEntry(
+      Buffer.from(payload.buffer, payload.byteOffset, payload.length),
+      `entry ${index}`,
+    );
+    const context: WriteContext = {
+      nowSeconds: Math.floor(entry.timestampMs / 1000),
+      cas: this.casOf(index),
+      itemSizeMaxBytes: this.options.itemSizeMaxBytes,
+    };
+    const changes: TableChange[] = [];
+    this.activateDueFlush(context, changes);
+    const outcome = await this.applyCommand(entry.command, context, changes);
+    this.table.write(index, changes);
+    return outcome;
+  }
+
+  /** A live item as of `nowSeconds`, from the applied state; undefined if absent, expired or flushed. */
+  async read(key: string, nowSeconds: number): Promise<ItemRecord | undefined> {
+    const stored = await this.table.get(key);
+    if (stored === undefined) return undefined;
+    const record = decodeItem(stored, `key ${JSON.stringify(key)}`);
+    return isLive(record, this.flush, nowSeconds) ? record : undefined;
+  }
+
+  /** The flush watermark, for the compaction filter that drops flushed items. */
+  get flushState(): FlushState {
+    return this.flush;
+  }
+
+  private async applyCommand(
+    command: StoreCommand,
+    context: WriteContext,
+    changes: TableChange[],
+  ): Promise<ApplyOutcome> {
+    switch (command.kind) {
+      case "store": {
+        const key = command.request.key;
+        const outcome = applyStore(await this.current(key, context), command.request, context);
+        return { kind: "store", result: this.record(key, outcome, changes) };
+      }
+      case "delete": {
+        const key = command.request.key;
+        const outcome = applyDelete(await this.current(key, context), command.request, context);
+        return { kind: "delete", result: this.record(key, outcome, changes) };
+      }
+      case "arithmetic": {
+        const key = command.request.key;
+        const outcome = applyArithmetic(await this.current(key, context), command.request, context);
+        return { kind: "arithmetic", result: this.record(key, outcome, changes) };
+      }
+      case "touch": {
+        const outcome = applyTouch(
+          await this.current(command.key, context),
+          command.exptime,
+          context,
+        );
+        return { kind: "touch", result: this.record(command.key, outcome, changes) };
+      }
+      case "meta_get": {
+        const key = command.request.key;
+        const outcome = applyMetaGet(await this.current(key, context), command.request, context);
+        return { kind: "meta_get", result: this.record(key, outcome, changes) };
+      }
+      case "flush_all":
+        this.applyFlushAll(command.delay, context, changes);
+        return { kind: "flush_all" };
+    }
+  }
+
+  private async current(key: string, context: WriteContext): Promise<ItemRecord | undefined> {
+    const stored = await this.table.get(key);
+    if (stored === undefined) return undefined;
+    const record = decodeItem(stored, `key ${JSON.stringify(key)}`);
+    return isLive(record, this.flush, context.nowSeconds) ? record : undefined;
+  }
+
+  private record<Result>(
+    key: string,
+    outcome: WriteOutcome<Result>,
+    changes: TableChange[],
+  ): Result {
+    const change = outcome.change;
+    if (change.kind === "put") changes.push({ key, value: encodeItem(change.record) });
+    else if (change.kind === "delete") changes.push({ key, value: undefined });
+    return outcome.result;
+  }
+
+  /** memcached activates a delayed flush one second before its deadline. */
+  private applyFlushAll(delay: number, context: WriteContext, changes: TableChange[]): void {
+    const activation = delay > 0 ? absoluteExptime(delay, context.nowSeconds) - 1 : 0;
+    if (activation > context.nowSeconds)
+      this.setFlush({ casBelow: this.flush.casBelow, deadline: activation }, changes);
+    else this.setFlush({ casBelow: context.cas, deadline: 0 }, changes);
+  }
+
+  /**
+   * A delayed flush whose time has come becomes a cas watermark at the first
+   * entry at or after its deadline: everything written before is gone.
+   */
+  private activateDueFlush(context: WriteContext, changes: TableChange[]): void {
+    const { deadline } = this.flush;
+    if (deadline !== 0 && context.nowSeconds >= deadline) {
+      this.setFlush({ casBelow: context.cas, deadline: 0 }, changes);
+    }
+  }
+
+  private setFlush(flush: FlushState, changes: TableChange[]): void {
+    this.flush = flush;
+    changes.push({ key: flushStateKey, value: encodeFlushState(flush) });
+  }
+}
+
+//   0      u8   version (1)
+//   1..8   u64  casBelow
+//   9..12  u32  deadline, unix seconds (0 = none)
+function encodeFlushState(flush: FlushState): Buffer {
+  const bytes = Buffer.alloc(13);
+  bytes[0] = flushStateVersion;
+  bytes.writeBigUInt64LE(flush.casBelow, 1);
+  bytes.writeUInt32LE(flush.deadline, 9);
+  return bytes;
+}
+
+function decodeFlushState(bytes: Buffer): FlushState {
+  if (bytes.length !== 13 || bytes[0] !== flushStateVersion) {
+    throw new MemraftError(
+      "ERR_CORRUPTION",
+      `flush_all state: expected 13 bytes of version ${flushStateVersion}, found ${bytes.length} bytes of version ${bytes[0]}`,
+    );
+  }
+  return { casBelow: bytes.readBigUInt64LE(1), deadline: bytes.readUInt32LE(9) };
+}

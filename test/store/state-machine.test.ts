@@ -1,0 +1,307 @@
+// The replicated state machine against the memory engine, the model: the
+// same commands at the same times must give the same replies and leave the
+// same items, cas values compared by their order of appearance.
+
+import test from "ava";
+import fc from "fast-check";
+import { ManualClock } from "../../src/store/clock.js";
+import { encodeStoreEntry, type StoreCommand } from "../../src/store/entry-codec.js";
+import { MemoryStore } from "../../src/store/memory-store.js";
+import {
+  type ItemTable,
+  StoreStateMachine,
+  type TableChange,
+} from "../../src/store/state-machine.js";
+import type { ItemView } from "../../src/store/store.js";
+import { runs } from "../helpers/property.js";
+
+class MapTable implements ItemTable {
+  readonly entries = new Map<string, Buffer>();
+  appliedIndex = 0;
+
+  get(key: string): Promise<Buffer | undefined> {
+    return Promise.resolve(this.entries.get(key));
+  }
+
+  write(appliedIndex: number, changes: readonly TableChange[]): void {
+    this.appliedIndex = appliedIndex;
+    for (const { key, value } of changes) {
+      if (value === undefined) this.entries.delete(key);
+      else this.entries.set(key, value);
+    }
+  }
+}
+
+const key = fc.constantFrom("a", "b", "c");
+const exptime = fc.constantFrom(0, 1, 2, 5, -1);
+const value = fc.constantFrom("", "0", "7", "18446744073709551615", "x", "hello");
+const order = (letters: string) => fc.subarray([...letters]).map((picked) => picked.join(""));
+
+/** Only flags that were given take part in the effect order, as the parser builds it. */
+function given(effectOrder: string, values: Record<string, number | undefined>): string {
+  return [...effectOrder]
+    .filter((letter) => letter === "t" || values[letter] !== undefined)
+    .join("");
+}
+
+const command: fc.Arbitrary<StoreCommand> = fc.oneof(
+  fc
+    .record({
+      mode: fc.constantFrom("set", "add", "replace", "append", "prepend", "cas" as const),
+      key,
+      value: value.map((text) => Buffer.from(text)),
+      flags: fc.nat(100),
+      exptime,
+      cas: fc.bigInt({ min: 0n, max: 12n }),
+      invalidate: fc.boolean(),
+      keyBinary: fc.boolean(),
+    })
+    .map((request) => ({ kind: "store" as const, request })),
+  fc
+    .record({
+      key,
+      cas: fc.option(fc.bigInt({ min: 0n, max: 12n }), { nil: undefined }),
+      invalidate: fc.boolean(),
+      touchExptime: fc.option(exptime, { nil: undefined }),
+    })
+    .map((request) => ({ kind: "delete" as const, request })),
+  fc
+    .record({
+      key,
+      incr: fc.boolean(),
+      delta: fc.bigInt({ min: 0n, max: 20n }),
+      cas: fc.bigInt({ min: 0n, max: 12n }),
+      vivifyExptime: fc.option(exptime, { nil: undefined }),
+      initial: fc.bigInt({ min: 0n, max: 9n }),
+      touchExptime: fc.option(exptime, { nil: undefined }),
+      effectOrder: order("tTN"),
+    })
+    .map((request) => ({
+      kind: "arithmetic" as const,
+      request: {
+        ...request,
+        effectOrder: given(request.effectOrder, {
+          T: request.touchExptime,
+          N: request.vivifyExptime,
+        }),
+      },
+    })),
+  fc.record({ kind: fc.constant("touch" as const), key, exptime }),
+  fc.record({ kind: fc.constant("flush_all" as const), delay: fc.constantFrom(0, -1, 1, 2, 3) }),
+  fc
+    .record({
+      key,
+      noBump: fc.boolean(),
+      keyBinary: fc.boolean(),
+      touchExptime: fc.option(exptime, { nil: undefined }),
+      vivifyExptime: fc.option(exptime, { nil: undefined }),
+      recacheExptime: fc.option(fc.constantFrom(1, 3, 10), { nil: undefined }),
+      effectOrder: order("TNRt"),
+    })
+    .map((request) => ({
+      kind: "meta_get" as const,
+      request: {
+        ...request,
+        effectOrder: given(request.effectOrder, {
+          T: request.touchExptime,
+          N: request.vivifyExptime,
+          R: request.recacheExptime,
+        }),
+      },
+    })),
+);
+
+const step = fc.record({
+  command,
+  advanceMs: fc.constantFrom(0, 0, 300, 1000, 2500),
+  readKey: key,
+});
+
+/**
+ * Replaces each distinct cas by its order of first appearance, so engines
+ * can be compared. Commands name a cas the same way: name n means the n-th
+ * cas this engine showed; an unknown name is above every cas seen, which
+ * keeps the order the invalidate rule compares.
+ */
+class CasNames {
+  private readonly names = new Map<bigint, number>();
+  private readonly values: bigint[] = [];
+
+  name(cas: bigint): number {
+    if (cas === 0n) return 0;
+    let name = this.names.get(cas);
+    if (name === undefined) {
+      name = this.names.size + 1;
+      this.names.set(cas, name);
+      this.values.push(cas);
+    }
+    return name;
+  }
+
+  actual(name: bigint): bigint {
+    if (name === 0n) return 0n;
+    return this.values[Number(name) - 1] ?? (this.values.at(-1) ?? 0n) + 1_000_000n + name;
+  }
+}
+
+/** The command with each cas name replaced by what it means in one engine. */
+function resolveCas(command: StoreCommand, names: CasNames): StoreCommand {
+  switch (command.kind) {
+    case "store":
+      return {
+        ...command,
+        request: { ...command.request, cas: names.actual(command.request.cas) },
+      };
+    case "delete": {
+      const cas = command.request.cas;
+      return {
+        ...command,
+        request: { ...command.request, cas: cas === undefined ? undefined : names.actual(cas) },
+      };
+    }
+    case "arithmetic":
+      return {
+        ...command,
+        request: { ...command.request, cas: names.actual(command.request.cas ?? 0n) },
+      };
+    default:
+      return command;
+  }
+}
+
+function item(view: ItemView | undefined, names: CasNames) {
+  if (view === undefined) return undefined;
+  return {
+    value: view.value.toString("latin1"),
+    flags: view.flags,
+    exptime: view.exptime,
+    cas: names.name(view.cas),
+  };
+}
+
+test("the replicated state machine agrees with the memory engine", async (t) => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 60 }), async (steps) => {
+      let nowMs = 1_800_000_000_000;
+      const clock = new ManualClock(Math.floor(nowMs / 1000));
+      const model = new MemoryStore({
+        clock,
+        memoryLimitBytes: 1 << 30,
+        itemSizeMaxBytes: 1024,
+        sweep: false,
+      });
+      const table = new MapTable();
+      const machine = await StoreStateMachine.open(table, {
+        itemSizeMaxBytes: 1024,
+        casGeneration: 0,
+      });
+      const modelNames = new CasNames();
+      const machineNames = new CasNames();
+      let index = 0;
+      for (const { command, advanceMs, readKey } of steps) {
+        nowMs += advanceMs;
+        clock.advance(Math.floor(nowMs / 1000) - clock.nowSeconds());
+        index += 1 + (index % 3);
+        const forMachine = resolveCas(command, machineNames);
+        const outcome = await machine.apply(
+          index,
+          encodeStoreEntry({ timestampMs: nowMs, command: forMachine }),
+        );
+        const expected = applyToModel(model, resolveCas(command, modelNames), modelNames);
+        t.deepEqual(
+          describe(outcome, machineNames),
+          expected,
+          `step ${index}: ${JSON.stringify(command, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))}`,
+        );
+        const read = await machine.read(readKey, Math.floor(nowMs / 1000));
+        t.deepEqual(
+          item(read, machineNames),
+          item(model.peek(readKey), modelNames),
+          `read ${readKey} at step ${index}`,
+        );
+      }
+      t.is(table.appliedIndex, index);
+    }),
+    { numRuns: runs(300) },
+  );
+});
+
+function applyToModel(model: MemoryStore, command: StoreCommand, names: CasNames): unknown {
+  switch (command.kind) {
+    case "store": {
+      const result = model.store(command.request);
+      return { kind: "store", status: result.status, cas: names.name(result.cas) };
+    }
+    case "delete":
+      return { kind: "delete", status: model.delete(command.request) };
+    case "arithmetic": {
+      const result = model.arithmetic(command.request);
+      return { kind: "arithmetic", ...result, cas: names.name(result.cas) };
+    }
+    case "touch":
+      return { kind: "touch", touched: model.touch(command.key, command.exptime) };
+    case "flush_all":
+      model.flushAll(command.delay);
+      return { kind: "flush_all" };
+    case "meta_get": {
+      const { item: found, ttl, won, alreadyWon, stale, touched } = model.metaGet(command.request);
+      return { kind: "meta_get", item: item(found, names), ttl, won, alreadyWon, stale, touched };
+    }
+  }
+}
+
+function describe(
+  outcome: Awaited<ReturnType<StoreStateMachine["apply"]>>,
+  names: CasNames,
+): unknown {
+  if (outcome === undefined) return undefined;
+  switch (outcome.kind) {
+    case "store":
+      return { kind: "store", status: outcome.result.status, cas: names.name(outcome.result.cas) };
+    case "delete":
+      return { kind: "delete", status: outcome.result };
+    case "arithmetic":
+      return { kind: "arithmetic", ...outcome.result, cas: names.name(outcome.result.cas) };
+    case "touch":
+      return { kind: "touch", touched: outcome.result !== undefined };
+    case "flush_all":
+      return { kind: "flush_all" };
+    case "meta_get": {
+      const { item: found, ttl, won, alreadyWon, stale, touched } = outcome.result;
+      return { kind: "meta_get", item: item(found, names), ttl, won, alreadyWon, stale, touched };
+    }
+  }
+}
+
+test("entries without a payload change nothing but advance the applied index", async (t) => {
+  const table = new MapTable();
+  const machine = await StoreStateMachine.open(table, { itemSizeMaxBytes: 1024, casGeneration: 0 });
+  t.is(await machine.apply(1, new Uint8Array()), undefined);
+  t.is(table.entries.size, 0);
+});
+
+test("a reopened state machine keeps the flush watermark", async (t) => {
+  const table = new MapTable();
+  const first = await StoreStateMachine.open(table, { itemSizeMaxBytes: 1024, casGeneration: 0 });
+  const at = (seconds: number, command: StoreCommand) =>
+    encodeStoreEntry({ timestampMs: seconds * 1000, command });
+  await first.apply(
+    1,
+    at(1_800_000_000, {
+      kind: "store",
+      request: { mode: "set", key: "k", value: Buffer.from("v"), flags: 0, exptime: 0, cas: 0n },
+    }),
+  );
+  await first.apply(2, at(1_800_000_000, { kind: "flush_all", delay: 0 }));
+  const second = await StoreStateMachine.open(table, { itemSizeMaxBytes: 1024, casGeneration: 0 });
+  t.is(await second.read("k", 1_800_000_001), undefined);
+  t.is(second.flushState.casBelow, 2n);
+});
+
+test("cas uniques carry the group's generation above the log index", async (t) => {
+  const machine = await StoreStateMachine.open(new MapTable(), {
+    itemSizeMaxBytes: 1024,
+    casGeneration: 3,
+  });
+  t.is(machine.casOf(42), (3n << 48n) | 42n);
+});
