@@ -119,7 +119,9 @@ export async function runCompaction(
   if (pick.overlaps.length > 0) runs.push(pick.overlaps);
   const feeders = runs.map((files) => new RunFeeder(files, context.tableCache));
   const session = context.newSession();
-  const outputs: Promise<TableFile>[] = [];
+  // Output files are written while the merge goes on; each write's outcome is
+  // captured at once so that a failure waits, handled, for the end.
+  const outputs: Promise<TableFile | Error>[] = [];
   let counters: CompactionCounters | undefined;
   let response: JobResponse = await context.executor.submit(
     {
@@ -136,7 +138,7 @@ export async function runCompaction(
       counters = step.counters;
       for (const table of step.outputs) {
         const number = context.versions.newFileNumber();
-        outputs.push(writeTableFile(context.fs, context.directory, number, table));
+        outputs.push(writeTableFile(context.fs, context.directory, number, table).catch(asError));
       }
       if (step.need === -1) break;
       if (context.stopping()) {
@@ -153,7 +155,10 @@ export async function runCompaction(
         JobPriority.compaction,
       );
     }
-    const written = await Promise.all(outputs);
+    const results = await Promise.all(outputs);
+    const failed = results.find((result) => result instanceof Error);
+    if (failed !== undefined) throw failed;
+    const written = results as TableFile[];
     await context.fs.syncDirectory(context.directory);
     const edit = emptyEdit();
     for (const file of pick.inputs)
@@ -161,7 +166,7 @@ export async function runCompaction(
     for (const file of pick.overlaps)
       edit.deletedFiles.push({ level: pick.outputLevel, number: file.number });
     for (const file of written) edit.addedFiles.push({ level: pick.outputLevel, file });
-    if (pick.level > 0) edit.compactPointers.push({ level: pick.level, key: pick.largest });
+    if (pick.level > 0) edit.compactPointers.push({ level: pick.level, key: pick.inputsLargest });
     await context.versions.logAndApply(edit);
     const bytesWritten = written.reduce((sum, file) => sum + file.fileBytes, 0);
     return { completed: true, bytesRead: inputBytes, bytesWritten, counters };
@@ -233,12 +238,11 @@ function setupFor(
 
 async function removeOutputs(
   context: CompactionContext,
-  outputs: readonly Promise<TableFile>[],
+  outputs: readonly Promise<TableFile | Error>[],
 ): Promise<void> {
-  const settled = await Promise.allSettled(outputs);
-  for (const result of settled) {
-    if (result.status !== "fulfilled") continue;
-    const path = joinPath(context.directory, sstName(result.value.number));
+  for (const result of await Promise.all(outputs)) {
+    if (result instanceof Error) continue;
+    const path = joinPath(context.directory, sstName(result.number));
     try {
       await context.fs.remove(path);
     } catch (error) {
@@ -248,4 +252,8 @@ async function removeOutputs(
       );
     }
   }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -22,8 +22,11 @@ export interface CompactionPick {
   /** Files of `outputLevel` the inputs overlap, in key order. */
   readonly overlaps: readonly FileMetadata[];
   readonly trivialMove: boolean;
+  /** Key range of the inputs and overlaps together: what the levels below are checked against. */
   readonly smallest: string;
   readonly largest: string;
+  /** Largest key of the inputs alone: the level's next compaction starts after it. */
+  readonly inputsLargest: string;
 }
 
 type PickerOptions = Pick<
@@ -115,7 +118,14 @@ function withOverlaps(
     inputs.length === 1 &&
     overlaps.length === 0 &&
     grandparentBytes <= grandparentOverlapFiles * options.tableFileBytes;
-  return { level, outputLevel, inputs, overlaps, trivialMove, smallest, largest };
+  const inputsLargest = largest;
+  // Overlapping files may reach past the inputs' range; a tombstone from them
+  // is dropped only if nothing below overlaps it either.
+  for (const file of overlaps) {
+    if (file.smallest < smallest) smallest = file.smallest;
+    if (file.largest > largest) largest = file.largest;
+  }
+  return { level, outputLevel, inputs, overlaps, trivialMove, smallest, largest, inputsLargest };
 }
 
 export function sumBytes(files: readonly FileMetadata[]): number {

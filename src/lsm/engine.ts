@@ -25,7 +25,7 @@
 // refused with ERR_QUEUE_FULL; whenWritable() says when to try again.
 
 import { directoryOf, type FileSystem, joinPath } from "../fs/file-system.js";
-import { assert } from "../util/assert.js";
+import { AssertionError, assert } from "../util/assert.js";
 import { ConfigError, MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import type { Block } from "./block-reader.js";
@@ -833,7 +833,7 @@ export class LsmEngine {
           this.counters.compactionBytesWritten += outcome.bytesWritten;
           this.logger.debug(
             {
-              level: pick.level,
+              inputLevel: pick.level,
               inputs: pick.inputs.length,
               overlaps: pick.overlaps.length,
               trivialMove: pick.trivialMove,
@@ -851,7 +851,9 @@ export class LsmEngine {
       });
   }
 
+  /** Stops the engine after an operating error. An assertion failure is a bug: it goes on up and crashes. */
   private fail(error: unknown): void {
+    if (error instanceof AssertionError) throw error;
     if (this.failure === undefined) {
       this.failure = error instanceof Error ? error : new Error(String(error));
       this.logger.error({ err: this.failure }, "LSM engine stopped: background work failed");

@@ -25,7 +25,7 @@ export class SstReader {
   readonly blockSizes: Uint32Array;
   /** Reads in progress; the file closes when they end if it was evicted meanwhile. */
   private pins = 0;
-  private closing = false;
+  private closeRequested = false;
   private closed = false;
 
   private constructor(
@@ -209,20 +209,25 @@ export class SstReader {
     return this.file.read(start, stop - start);
   }
 
+  /** True once evicted: the file closes when the last pin goes, and no new pin may be taken. */
+  get closing(): boolean {
+    return this.closeRequested;
+  }
+
   /** Keeps the file open across awaits until unpin. */
   pin(): void {
-    assert(!this.closed, "table pinned after it closed");
+    assert(!this.closeRequested, "table pinned after it was evicted");
     this.pins++;
   }
 
   unpin(): void {
     assert(this.pins > 0, "table unpinned too often");
-    if (--this.pins === 0 && this.closing) this.closeFile();
+    if (--this.pins === 0 && this.closeRequested) this.closeFile();
   }
 
   /** Closes now, or when the last pin goes. */
   close(): Promise<void> {
-    this.closing = true;
+    this.closeRequested = true;
     if (this.pins === 0) this.closeFile();
     return Promise.resolve();
   }

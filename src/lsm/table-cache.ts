@@ -45,9 +45,14 @@ export class TableCache {
 
   /** The table, opened if needed, pinned: the caller must unpin it. */
   async acquire(file: TableRef): Promise<SstReader> {
-    const table = this.peek(file.number) ?? (await this.open(file));
-    table.pin();
-    return table;
+    for (;;) {
+      const table = this.peek(file.number) ?? (await this.open(file));
+      // Other opens may have pushed it out of the cache while this one waited.
+      if (!table.closing) {
+        table.pin();
+        return table;
+      }
+    }
   }
 
   /** Closes a table whose file is going away. */

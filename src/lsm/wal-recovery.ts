@@ -1,7 +1,10 @@
 // Replays the live write-ahead logs (numbers >= the manifest's log number)
 // into memtables, one per log, oldest first. A torn tail (bytes never
-// promised durable) ends a log and is reported in the log; corruption of
-// synced bytes, or a record that does not decode, is a CorruptionError.
+// promised durable) ends a log: it is reported, cut off, and the log is
+// synced, so that what recovery hands to readers is durable (the bytes it
+// read may have come from a page cache that a power loss would still empty).
+// Corruption of synced bytes, or a record that does not decode, is a
+// CorruptionError.
 
 import { type FileSystem, joinPath } from "../fs/file-system.js";
 import type { Logger } from "../util/logger.js";
@@ -27,16 +30,16 @@ export async function recoverWals(
   const memtables: Memtable[] = [];
   for (const number of numbers) {
     const path = joinPath(directory, walName(number));
-    const contents = readLog(await fs.readFile(path), path, {
-      kind: LogKind.wal,
-      fileNumber: number,
-    });
+    const bytes = await fs.readFile(path);
+    const contents = readLog(bytes, path, { kind: LogKind.wal, fileNumber: number });
     if (contents.tornTail !== undefined) {
       logger.warn(
         { file: path, ...contents.tornTail },
-        "write-ahead log ends in a torn tail; dropped",
+        "write-ahead log ends in a torn tail; cut off",
       );
+      await fs.truncate(path, bytes.length - contents.tornTail.droppedBytes);
     }
+    if (contents.records.length > 0 || contents.tornTail !== undefined) await syncFile(fs, path);
     const memtable = new Memtable(number);
     contents.records.forEach((record, i) => {
       let batch: ReturnType<typeof decodeBatch>;
@@ -64,4 +67,13 @@ export async function recoverWals(
     if (!memtable.empty) memtables.push(memtable);
   }
   return memtables;
+}
+
+async function syncFile(fs: FileSystem, path: string): Promise<void> {
+  const file = await fs.openAppend(path);
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
+  }
 }

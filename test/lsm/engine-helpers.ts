@@ -59,3 +59,20 @@ export async function writeThroughStalls(
 export function valueFor(key: string, version: number): Buffer {
   return Buffer.from(`${key}@${version}:`.padEnd(40, "."), "latin1");
 }
+
+/** A small seeded PRNG (mulberry32) for crash tearing: a failing seed replays exactly. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Lets background work (inline jobs, fake I/O) run for `turns` event-loop turns. */
+export async function turns(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await new Promise((resolve) => setImmediate(resolve));
+}
