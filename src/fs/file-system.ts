@@ -58,6 +58,8 @@ export interface FileSystem {
   list(directory: string): Promise<string[]>;
   /** Makes a directory and its missing parents. */
   mkdir(directory: string): Promise<void>;
+  /** Removes an empty directory (durable after its parent is synced). */
+  removeDirectory(directory: string): Promise<void>;
   /** Makes the directory's entries durable. */
   syncDirectory(directory: string): Promise<void>;
   exists(path: string): Promise<boolean>;

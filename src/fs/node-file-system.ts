@@ -144,6 +144,10 @@ export class NodeFileSystem implements FileSystem {
     });
   }
 
+  removeDirectory(directory: string): Promise<void> {
+    return attempt("rmdir", directory, () => fsp.rmdir(directory));
+  }
+
   syncDirectory(directory: string): Promise<void> {
     return attempt("fsync directory", directory, async () => {
       const handle = await fsp.open(directory, "r");

@@ -260,12 +260,15 @@ export class Raft {
   }
 
   /**
-   * Records the state machine's image at `index` (REQUIRES: the applied
-   * index) for sending to followers behind the log.
+   * Records the state machine's image at `index` for sending to followers
+   * behind the log. REQUIRES: index <= the applied index, and the log still
+   * holds the entry at index (its term goes into the snapshot). The owner may
+   * take the image while later entries are being applied; followers then
+   * catch up from the log after `index`.
    */
   createSnapshot(index: number, data: Uint8Array): Snapshot {
     assert(
-      index === this.log.applied,
+      index <= this.log.applied,
       () => `raft: snapshot at ${index}, applied ${this.log.applied}`,
     );
     const term = this.log.term(index);

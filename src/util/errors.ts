@@ -11,6 +11,8 @@ export type MemraftErrorCode =
   | "ERR_IO"
   | "ERR_QUEUE_FULL"
   | "ERR_NOT_LEADER"
+  | "ERR_TIMEOUT"
+  | "ERR_UNAVAILABLE"
   | "ERR_CLOSED";
 
 export interface ErrorContext {

@@ -144,3 +144,22 @@ test("a process view fails every call after a crash, so a dead process cannot wr
   const after = fs.processView();
   t.is((await after.readFile("f")).toString(), "synced");
 });
+
+test("an empty directory can be removed, and the removal is durable once the parent is synced", async (t) => {
+  const fs = new FaultFileSystem();
+  await fs.mkdir("a/b");
+  await fs.syncDirectory(".");
+  await fs.syncDirectory("a");
+  const file = await fs.create("a/b/f");
+  await t.throwsAsync(fs.removeDirectory("a/b"), { message: /ENOTEMPTY/ });
+  await fs.remove("a/b/f");
+  await fs.removeDirectory("a/b");
+  t.deepEqual(await fs.list("a"), []);
+  fs.crash({ mode: "drop", random: never });
+  t.deepEqual(await fs.list("a"), ["b"]);
+  await fs.removeDirectory("a/b");
+  await fs.syncDirectory("a");
+  fs.crash({ mode: "drop", random: never });
+  t.deepEqual(await fs.list("a"), []);
+  t.truthy(file);
+});

@@ -32,6 +32,9 @@ test("files written through the node file system read back, rename, link and lis
   t.is((await fs.readFile(join(root, "a/b/moved"))).toString(), "hello");
   await fs.remove(join(root, "a/b/link"));
   t.false(await fs.exists(join(root, "a/b/link")));
+  await fs.remove(join(root, "a/b/moved"));
+  await fs.removeDirectory(join(root, "a/b"));
+  t.deepEqual(await fs.list(join(root, "a")), []);
 });
 
 test("a missing file is an I/O error that names the path", async (t) => {

@@ -37,7 +37,8 @@ export type FaultOperation =
   | "remove"
   | "truncate"
   | "syncDirectory"
-  | "mkdir";
+  | "mkdir"
+  | "removeDirectory";
 
 /** Returns an error to fail the operation with, or undefined to let it run. */
 export type FaultInjector = (operation: FaultOperation, path: string) => Error | undefined;
@@ -170,6 +171,8 @@ export class FaultFileSystem implements FileSystem {
       truncate: (path, length) => alive("truncate", path, () => this.truncate(path, length)),
       list: (directory) => alive("list", directory, () => this.list(directory)),
       mkdir: (directory) => alive("mkdir", directory, () => this.mkdir(directory)),
+      removeDirectory: (directory) =>
+        alive("removeDirectory", directory, () => this.removeDirectory(directory)),
       syncDirectory: (directory) =>
         alive("syncDirectory", directory, () => this.syncDirectory(directory)),
       exists: (path) => alive("exists", path, () => this.exists(path)),
@@ -282,6 +285,15 @@ export class FaultFileSystem implements FileSystem {
     if (this.entries.get(path)?.kind !== "directory")
       throw this.error("mkdir", directory, "ENOTDIR");
     for (const created of missing) this.entries.set(created, { kind: "directory" });
+  }
+
+  async removeDirectory(directory: string): Promise<void> {
+    this.check("removeDirectory", directory);
+    const dir = normalize(directory);
+    this.requireDirectory(dir, directory);
+    if ((await this.list(dir)).length > 0)
+      throw this.error("removeDirectory", directory, "ENOTEMPTY");
+    this.entries.delete(dir);
   }
 
   async syncDirectory(directory: string): Promise<void> {

@@ -4,10 +4,15 @@
 // one frame. Queues are bounded: when a peer is unreachable or slow, new
 // messages beyond queueBytesMax are dropped and counted (Raft retransmits).
 //
+// The same connection carries the owner's application payloads (requests
+// between nodes: forwarded client commands, snapshot files), which are
+// queued apart from Raft messages and never dropped for a full Raft queue.
+//
 // Handshake, each side on connect (9 bytes): magic u32 0x5054524d, version
-// u8 = 1, node id u32. A wrong magic, version or unknown id closes the socket.
-// Frames: length u32, masked CRC32C u32 of the payload, payload = message
-// count u32 then the messages (message-codec.ts).
+// u8 = 2, node id u32. A wrong magic, version or unknown id closes the socket.
+// Frames: length u32, masked CRC32C u32 of the payload, then the payload:
+//   kind u8 = 1 (Raft): message count u32, then the messages (message-codec.ts)
+//   kind u8 = 2 (application): payload count u32, then each as length u32 + bytes
 
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { crc32c, maskCrc, unmaskCrc } from "../../util/crc32c.js";
@@ -22,7 +27,9 @@ import {
 } from "./message-codec.js";
 
 export const handshakeMagic = 0x5054524d;
-export const protocolVersion = 1;
+export const protocolVersion = 2;
+const frameKindRaft = 1;
+const frameKindApplication = 2;
 const handshakeBytes = 9;
 const frameHeaderBytes = 8;
 
@@ -37,6 +44,8 @@ export interface TcpTransportOptions {
   readonly peers: ReadonlyMap<NodeId, PeerAddress>;
   /** Called with every message batch that arrives, in arrival order. */
   readonly deliver: (messages: Message[]) => void;
+  /** Called with application payloads from a peer, in the order it sent them. */
+  readonly deliverApplication?: (from: NodeId, payloads: Buffer[]) => void;
   readonly logger: Logger;
   readonly queueBytesMax?: number;
   readonly frameBytesMax?: number;
@@ -50,6 +59,8 @@ interface Peer {
   socket: Socket | undefined;
   queue: Message[];
   queueBytes: number;
+  applicationQueue: Buffer[];
+  applicationQueueBytes: number;
   reconnectDelayMs: number;
   reconnectTimer: NodeJS.Timeout | undefined;
 }
@@ -76,6 +87,8 @@ export class TcpTransport {
         socket: undefined,
         queue: [],
         queueBytes: 0,
+        applicationQueue: [],
+        applicationQueueBytes: 0,
         reconnectDelayMs: options.reconnectDelayMsMin ?? 20,
         reconnectTimer: undefined,
       });
@@ -116,6 +129,24 @@ export class TcpTransport {
     }
   }
 
+  /**
+   * Queues an application payload for `to`; false when it cannot be queued
+   * (unknown peer, closed, or queueBytesMax of payloads already waiting).
+   * Nothing is promised about delivery: the owner's requests time out.
+   */
+  sendApplication(to: NodeId, payload: Buffer): boolean {
+    const peer = this.peers.get(to);
+    if (peer === undefined || this.closed) return false;
+    if (peer.applicationQueueBytes + payload.length > this.queueBytesMax) return false;
+    peer.applicationQueue.push(payload);
+    peer.applicationQueueBytes += payload.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return true;
+  }
+
   connected(peerId: NodeId): boolean {
     return this.peers.get(peerId)?.socket !== undefined;
   }
@@ -139,17 +170,39 @@ export class TcpTransport {
 
   private flushPeer(peer: Peer): void {
     const socket = peer.socket;
-    if (socket === undefined || peer.queue.length === 0 || socket.writableNeedDrain) return;
+    if (socket === undefined || socket.writableNeedDrain) return;
+    if (peer.queue.length > 0) {
+      const writer = this.startFrame(frameKindRaft, peer.queue.length);
+      for (const message of peer.queue) encodeMessage(writer, message);
+      peer.queue = [];
+      peer.queueBytes = 0;
+      this.endFrame(socket);
+    }
+    if (peer.applicationQueue.length > 0) {
+      const writer = this.startFrame(frameKindApplication, peer.applicationQueue.length);
+      for (const payload of peer.applicationQueue) {
+        writer.u32(payload.length);
+        writer.bytes(payload);
+      }
+      peer.applicationQueue = [];
+      peer.applicationQueueBytes = 0;
+      this.endFrame(socket);
+    }
+  }
+
+  private startFrame(kind: number, count: number): ByteWriter {
     const writer = this.writer;
     writer.reset();
     writer.u32(0);
     writer.u32(0);
-    writer.u32(peer.queue.length);
-    for (const message of peer.queue) encodeMessage(writer, message);
-    peer.queue = [];
-    peer.queueBytes = 0;
-    const payloadBytes = writer.length - frameHeaderBytes;
-    writer.patchU32(0, payloadBytes);
+    writer.u8(kind);
+    writer.u32(count);
+    return writer;
+  }
+
+  private endFrame(socket: Socket): void {
+    const writer = this.writer;
+    writer.patchU32(0, writer.length - frameHeaderBytes);
     writer.patchU32(4, maskCrc(crc32c(writer.view(), frameHeaderBytes)));
     // The writer is reused: hand the socket its own copy.
     socket.write(Buffer.from(writer.view()));
@@ -253,7 +306,7 @@ export class TcpTransport {
     socket.on("data", (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       try {
-        pending = this.readFrames(pending);
+        pending = this.readFrames(peer.id, pending);
       } catch (error) {
         this.options.logger.warn(
           { peer: peer.id, err: (error as Error).message },
@@ -266,8 +319,30 @@ export class TcpTransport {
     this.flushPeer(peer);
   }
 
+  private deliverFrame(peerId: NodeId, payload: Buffer): void {
+    const reader = new ByteReader(payload);
+    const kind = reader.u8();
+    const count = reader.u32();
+    if (kind === frameKindRaft) {
+      const messages: Message[] = [];
+      for (let i = 0; i < count; i++) messages.push(decodeMessage(reader));
+      if (!reader.done()) throw new DecodeError("bytes after the last message");
+      this.options.deliver(messages);
+      return;
+    }
+    if (kind !== frameKindApplication) throw new DecodeError(`frame kind ${kind}`);
+    const payloads: Buffer[] = [];
+    for (let i = 0; i < count; i++) {
+      const bytes = reader.bytes(reader.u32());
+      // A copy: the frame buffer is reused for the next frames.
+      payloads.push(Buffer.from(bytes));
+    }
+    if (!reader.done()) throw new DecodeError("bytes after the last payload");
+    this.options.deliverApplication?.(peerId, payloads);
+  }
+
   /** Delivers every complete frame in `data`; returns the incomplete rest. */
-  private readFrames(data: Buffer): Buffer {
+  private readFrames(peerId: NodeId, data: Buffer): Buffer {
     let at = 0;
     while (data.length - at >= frameHeaderBytes) {
       const length = data.readUInt32LE(at);
@@ -276,12 +351,7 @@ export class TcpTransport {
       const payload = data.subarray(at + frameHeaderBytes, at + frameHeaderBytes + length);
       if (unmaskCrc(data.readUInt32LE(at + 4)) !== crc32c(payload))
         throw new DecodeError("frame checksum mismatch");
-      const reader = new ByteReader(payload);
-      const count = reader.u32();
-      const messages: Message[] = [];
-      for (let i = 0; i < count; i++) messages.push(decodeMessage(reader));
-      if (!reader.done()) throw new DecodeError("bytes after the last message");
-      this.options.deliver(messages);
+      this.deliverFrame(peerId, payload);
       at += frameHeaderBytes + length;
     }
     return at === data.length ? Buffer.alloc(0) : data.subarray(at);
