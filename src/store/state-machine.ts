@@ -1,9 +1,12 @@
 // The memcached state machine of a replicated group: applies committed log
 // entries (entry-codec.ts) to the group's item table, deterministically.
-// Apply never reads the clock: "now" is the leader's timestamp in the entry;
-// a new version's cas is the entry's log index, with the group's generation
-// in the high bits; flush_all is a watermark kept in the table itself. So
-// every replica that applied the same entries holds the same table.
+// Apply never reads the clock: "now" is the leader's timestamp in the entry,
+// never earlier than any entry before it (a new leader's clock may be
+// behind); a new version's cas is the entry's log index, with the group's
+// generation in the high bits; flush_all is a watermark. The clock and the
+// watermark are kept in the table itself, written with the entries that move
+// them, so a replica that replays the log from its last flush reaches the
+// same state as one that never stopped.
 //
 // The semantics are memcached's, from semantics.ts, shared with the memory
 // engine. Reads (get, and mg without effects) do not go through the log:
@@ -42,8 +45,9 @@ export interface ItemTable {
   /**
    * Makes `changes` atomically, recording that the table now covers log
    * index `appliedIndex` (a flush persists that with the data it covers).
+   * Settles once later reads see the changes.
    */
-  write(appliedIndex: number, changes: readonly TableChange[]): void;
+  write(appliedIndex: number, changes: readonly TableChange[]): Promise<void>;
 }
 
 /**
@@ -51,8 +55,15 @@ export interface ItemTable {
  * no client can name a key of 251 bytes or more.
  */
 const reservedPrefix = "\u0000".repeat(251);
-const flushStateKey = `${reservedPrefix}flush`;
-const flushStateVersion = 1;
+const stateKey = `${reservedPrefix}state`;
+const stateVersion = 1;
+
+/** What the state machine keeps about itself, besides items. */
+interface MachineState {
+  readonly flush: FlushState;
+  /** The latest "now" applied, unix seconds: apply never goes back in time. */
+  readonly clockSeconds: number;
+}
 
 /** The outcome of applying one entry, for the client that proposed it. */
 export type ApplyOutcome =
@@ -72,7 +83,7 @@ export interface StateMachineOptions {
 const casIndexBits = 48n;
 
 export class StoreStateMachine {
-  private flush: FlushState = noFlush;
+  private state: MachineState = { flush: noFlush, clockSeconds: 0 };
   private lastApplied = 0;
 
   private constructor(
@@ -88,8 +99,8 @@ export class StoreStateMachine {
   /** Loads the flush watermark the table holds. */
   static async open(table: ItemTable, options: StateMachineOptions): Promise<StoreStateMachine> {
     const machine = new StoreStateMachine(table, options);
-    const stored = await table.get(flushStateKey);
-    if (stored !== undefined) machine.flush = decodeFlushState(stored);
+    const stored = await table.get(stateKey);
+    if (stored !== undefined) machine.state = decodeState(stored);
     return machine;
   }
 
@@ -102,20 +113,26 @@ export class StoreStateMachine {
   async apply(index: number, payload: Uint8Array): Promise<ApplyOutcome | undefined> {
     assert(index > this.lastApplied, () => `apply ${index} after ${this.lastApplied}`);
     this.lastApplied = index;
-    if (payload.length === 0) return undefined;
+    if (payload.length === 0) {
+      await this.table.write(index, []);
+      return undefined;
+    }
     const entry = decodeStoreEntry(
       Buffer.from(payload.buffer, payload.byteOffset, payload.length),
       `entry ${index}`,
     );
+    const changes: TableChange[] = [];
+    const nowSeconds = Math.floor(entry.timestampMs / 1000);
+    if (nowSeconds > this.state.clockSeconds)
+      this.setState({ ...this.state, clockSeconds: nowSeconds }, changes);
     const context: WriteContext = {
-      nowSeconds: Math.floor(entry.timestampMs / 1000),
+      nowSeconds: this.state.clockSeconds,
       cas: this.casOf(index),
       itemSizeMaxBytes: this.options.itemSizeMaxBytes,
     };
-    const changes: TableChange[] = [];
     this.activateDueFlush(context, changes);
     const outcome = await this.applyCommand(entry.command, context, changes);
-    this.table.write(index, changes);
+    await this.table.write(index, changes);
     return outcome;
   }
 
@@ -124,12 +141,12 @@ export class StoreStateMachine {
     const stored = await this.table.get(key);
     if (stored === undefined) return undefined;
     const record = decodeItem(stored, `key ${JSON.stringify(key)}`);
-    return isLive(record, this.flush, nowSeconds) ? record : undefined;
+    return isLive(record, this.state.flush, nowSeconds) ? record : undefined;
   }
 
   /** The flush watermark, for the compaction filter that drops flushed items. */
   get flushState(): FlushState {
-    return this.flush;
+    return this.state.flush;
   }
 
   private async applyCommand(
@@ -176,7 +193,7 @@ export class StoreStateMachine {
     const stored = await this.table.get(key);
     if (stored === undefined) return undefined;
     const record = decodeItem(stored, `key ${JSON.stringify(key)}`);
-    return isLive(record, this.flush, context.nowSeconds) ? record : undefined;
+    return isLive(record, this.state.flush, context.nowSeconds) ? record : undefined;
   }
 
   private record<Result>(
@@ -194,7 +211,7 @@ export class StoreStateMachine {
   private applyFlushAll(delay: number, context: WriteContext, changes: TableChange[]): void {
     const activation = delay > 0 ? absoluteExptime(delay, context.nowSeconds) - 1 : 0;
     if (activation > context.nowSeconds)
-      this.setFlush({ casBelow: this.flush.casBelow, deadline: activation }, changes);
+      this.setFlush({ casBelow: this.state.flush.casBelow, deadline: activation }, changes);
     else this.setFlush({ casBelow: context.cas, deadline: 0 }, changes);
   }
 
@@ -203,35 +220,48 @@ export class StoreStateMachine {
    * entry at or after its deadline: everything written before is gone.
    */
   private activateDueFlush(context: WriteContext, changes: TableChange[]): void {
-    const { deadline } = this.flush;
+    const { deadline } = this.state.flush;
     if (deadline !== 0 && context.nowSeconds >= deadline) {
       this.setFlush({ casBelow: context.cas, deadline: 0 }, changes);
     }
   }
 
   private setFlush(flush: FlushState, changes: TableChange[]): void {
-    this.flush = flush;
-    changes.push({ key: flushStateKey, value: encodeFlushState(flush) });
+    this.setState({ ...this.state, flush }, changes);
+  }
+
+  private setState(state: MachineState, changes: TableChange[]): void {
+    this.state = state;
+    const previous = changes.findIndex((change) => change.key === stateKey);
+    if (previous !== -1) changes.splice(previous, 1);
+    changes.push({ key: stateKey, value: encodeState(state) });
   }
 }
 
-//   0      u8   version (1)
-//   1..8   u64  casBelow
-//   9..12  u32  deadline, unix seconds (0 = none)
-function encodeFlushState(flush: FlushState): Buffer {
-  const bytes = Buffer.alloc(13);
-  bytes[0] = flushStateVersion;
-  bytes.writeBigUInt64LE(flush.casBelow, 1);
-  bytes.writeUInt32LE(flush.deadline, 9);
+//   0      u8   version (1; never renumber)
+//   1..8   u64  flush casBelow
+//   9..12  u32  flush deadline, unix seconds (0 = none)
+//   13..16 u32  clock, unix seconds
+const stateBytes = 17;
+
+function encodeState(state: MachineState): Buffer {
+  const bytes = Buffer.alloc(stateBytes);
+  bytes[0] = stateVersion;
+  bytes.writeBigUInt64LE(state.flush.casBelow, 1);
+  bytes.writeUInt32LE(state.flush.deadline, 9);
+  bytes.writeUInt32LE(state.clockSeconds, 13);
   return bytes;
 }
 
-function decodeFlushState(bytes: Buffer): FlushState {
-  if (bytes.length !== 13 || bytes[0] !== flushStateVersion) {
+function decodeState(bytes: Buffer): MachineState {
+  if (bytes.length !== stateBytes || bytes[0] !== stateVersion) {
     throw new MemraftError(
       "ERR_CORRUPTION",
-      `flush_all state: expected 13 bytes of version ${flushStateVersion}, found ${bytes.length} bytes of version ${bytes[0]}`,
+      `state machine record: expected ${stateBytes} bytes of version ${stateVersion}, found ${bytes.length} bytes of version ${bytes[0]}`,
     );
   }
-  return { casBelow: bytes.readBigUInt64LE(1), deadline: bytes.readUInt32LE(9) };
+  return {
+    flush: { casBelow: bytes.readBigUInt64LE(1), deadline: bytes.readUInt32LE(9) },
+    clockSeconds: bytes.readUInt32LE(13),
+  };
 }
