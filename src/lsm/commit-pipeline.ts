@@ -10,6 +10,10 @@
 // succeeded; so a reader never sees a write that a crash could take back
 // from a synced writer, and a process crash keeps every acknowledged write.
 //
+// After a synced group, when nothing more is queued, the loop appends a
+// SYNCED marker (not synced itself) so that recovery can tell damage in the
+// last synced records from a torn tail.
+//
 // Barriers run inside the loop between groups (memtable/WAL rotation on
 // flush()). A failed write or sync fails the group and every write queued
 // after it: the engine stops (a failed fsync may have lost data that a retry
@@ -110,6 +114,8 @@ export class CommitPipeline {
         this.queuedBytes -= bytes;
         this.host.counted(bytes, synced);
         for (const write of group) write.resolve();
+        // Idle after a sync: promise the synced records (log-format.ts).
+        if (synced && this.queue.length === 0) await this.host.log.appendMarker();
       } catch (error) {
         this.failAll(group, error as Error);
       }

@@ -628,10 +628,11 @@ export class LsmEngine {
     );
     await this.fs.syncDirectory(this.directory);
     const old = this.wal!;
-    if (old.unsyncedBytes > 0) {
+    if (old.hasUnsyncedRecords) {
       await old.sync();
       this.counters.walSyncs++;
     }
+    await old.appendMarker();
     await old.close();
     this.wal = next;
     this.switchMemtable(number);

@@ -12,7 +12,9 @@
 //   +----------+----------+--------+----------------+-------------------+
 //   crc     masked CRC32C (util/crc32c.ts) of type, synced and payload
 //   len     payload bytes, little-endian
-//   type    FULL, FIRST, MIDDLE or LAST (below); 0 never starts a chunk
+//   type    FULL, FIRST, MIDDLE or LAST: a record's fragments; or SYNCED, an
+//           empty chunk that is no record and only carries its promise;
+//           0 never starts a chunk
 //   synced  little-endian u64: the writer promises that bytes [0, synced)
 //           of this file had been made durable before this chunk was written
 //
@@ -26,6 +28,9 @@
 // Recovery rule (log-reader.ts): the first bad chunk at offset X is
 // corruption when some valid chunk anywhere in the file promises synced > X;
 // otherwise the file ends at the last whole record before X (a torn tail).
+// A writer that falls idle after a sync appends a SYNCED chunk (without
+// syncing it), so that the last synced records are promised too once that
+// chunk reaches the disk.
 
 import { assert } from "../util/assert.js";
 
@@ -38,6 +43,7 @@ export const ChunkType = {
   first: 2,
   middle: 3,
   last: 4,
+  synced: 5,
 } as const;
 
 /** The ASCII bytes "mrlsmlog". */

@@ -51,7 +51,7 @@ interface Defect {
   readonly reason: string;
 }
 
-const chunkTypeNames = ["zero", "full", "first", "middle", "last"];
+const chunkTypeNames = ["zero", "full", "first", "middle", "last", "synced"];
 
 export function readLog(
   bytes: Buffer,
@@ -87,6 +87,11 @@ export function readLog(
     const synced = readFixed64(bytes, position + 7);
     const chunkEnd = position + headerBytes + length;
     if (synced > promised) promised = synced;
+    if (type === ChunkType.synced) {
+      if (recordStart !== -1) fail(recordStart, "record interrupted by a synced marker");
+      position = chunkEnd;
+      continue;
+    }
     const payload = bytes.subarray(position + headerBytes, chunkEnd);
     const startsRecord = type === ChunkType.full || type === ChunkType.first;
     if (startsRecord && recordStart !== -1) {
@@ -137,7 +142,9 @@ function chunkProblem(bytes: Buffer, position: number, blockEnd: number): string
   const length = bytes[position + 4]! | (bytes[position + 5]! << 8);
   const type = bytes[position + 6]!;
   const chunkEnd = position + headerBytes + length;
-  if (type < ChunkType.full || type > ChunkType.last) return `bad chunk type ${type}`;
+  if (type < ChunkType.full || type > ChunkType.synced) return `bad chunk type ${type}`;
+  if (type === ChunkType.synced && length !== 0)
+    return `synced marker with ${length} payload bytes`;
   if (chunkEnd > blockEnd) return `chunk of ${length} bytes crosses its block end`;
   if (chunkEnd > bytes.length) {
     return `chunk payload cut short: ${bytes.length - position - headerBytes} of ${length} bytes`;

@@ -52,6 +52,19 @@ export class LogEncoder {
     return total;
   }
 
+  /** A SYNCED chunk promising `syncedBytes` (log-format.ts). */
+  encodeMarker(syncedBytes: number): Buffer {
+    const room = blockBytes - this.blockOffset;
+    const padding = room < headerBytes ? room : 0;
+    const out = Buffer.alloc(padding + headerBytes);
+    const at = padding;
+    out[at + 6] = ChunkType.synced;
+    writeFixed64(out, at + 7, syncedBytes);
+    writeFixed32(out, at, maskCrc(crc32c(out, at + 6, at + headerBytes)));
+    this.blockOffset = (padding > 0 ? 0 : this.blockOffset) + headerBytes;
+    return out;
+  }
+
   /**
    * Frames `payloads` as consecutive records that promise `syncedBytes`.
    * Returns the bytes to append.
@@ -117,6 +130,9 @@ export class LogWriter {
   private readonly encoder: LogEncoder;
   /** Bytes known durable: what the next chunks promise. */
   private syncedBytes = 0;
+  /** The promise the last chunk appended carries. */
+  private lastPromise = 0;
+  private recordsSinceSync = false;
   private busy = false;
 
   private constructor(readonly file: WritableFile) {
@@ -144,9 +160,9 @@ export class LogWriter {
     return this.file.size;
   }
 
-  /** Bytes appended since the last sync. */
-  get unsyncedBytes(): number {
-    return this.file.size - this.syncedBytes;
+  /** True when records were appended after the last sync (markers do not count). */
+  get hasUnsyncedRecords(): boolean {
+    return this.recordsSinceSync;
   }
 
   /** Appends `payloads` as records, in one write. The payloads may be reused once this settles. */
@@ -154,7 +170,26 @@ export class LogWriter {
     assert(!this.busy, "log writer: concurrent append or sync");
     this.busy = true;
     try {
+      this.lastPromise = this.syncedBytes;
+      this.recordsSinceSync = true;
       await this.file.append(this.encoder.encode(payloads, this.syncedBytes));
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Appends a SYNCED chunk promising what the last sync made durable, so a
+   * reader can tell damage in those records from a torn tail. It is not
+   * synced itself: if a crash takes it, the reader knows less, nothing worse.
+   */
+  async appendMarker(): Promise<void> {
+    assert(!this.busy, "log writer: concurrent append or sync");
+    if (this.syncedBytes <= this.lastPromise) return;
+    this.busy = true;
+    this.lastPromise = this.syncedBytes;
+    try {
+      await this.file.append(this.encoder.encodeMarker(this.syncedBytes));
     } finally {
       this.busy = false;
     }
@@ -166,7 +201,14 @@ export class LogWriter {
     this.busy = true;
     try {
       const size = this.file.size;
-      await this.file.sync();
+      const records = this.recordsSinceSync;
+      this.recordsSinceSync = false;
+      try {
+        await this.file.sync();
+      } catch (error) {
+        this.recordsSinceSync = records;
+        throw error;
+      }
       this.syncedBytes = size;
     } finally {
       this.busy = false;

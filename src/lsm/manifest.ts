@@ -44,6 +44,7 @@ export class ManifestWriter {
     try {
       await log.append([encodeEdit(snapshot)]);
       await log.sync();
+      await log.appendMarker();
       await fs.syncDirectory(directory);
       await writeFileDurably(
         fs,
@@ -61,10 +62,15 @@ export class ManifestWriter {
     return this.log.size;
   }
 
-  /** Appends an edit and makes it durable. */
+  /**
+   * Appends an edit and makes it durable, then appends a marker promising it
+   * (log-format.ts): a later bit flip in the last edit is then corruption,
+   * not a torn tail.
+   */
   async append(edit: VersionEdit): Promise<void> {
     await this.log.append([encodeEdit(edit)]);
     await this.log.sync();
+    await this.log.appendMarker();
   }
 
   close(): Promise<void> {

@@ -12,7 +12,8 @@
 // - records are never rewritten, and chunks never reused, so a value handed
 //   out as a view stays valid and unchanged for as long as it is referenced;
 // - a record never straddles two chunks; one larger than a chunk gets a chunk
-//   of its own;
+//   of its own, and the records after it start a new chunk: reading chunks in
+//   order, and each from its start, replays the writes in order (flush-build.ts);
 // - map.get(k) is the position of the last record written for k.
 
 import { assert } from "../util/assert.js";
@@ -110,6 +111,8 @@ export class Memtable {
     if (size > memtableChunkBytes) {
       const index = this.newChunk(size);
       this.used[index] = size;
+      // Later records go to a new chunk: chunk order must stay write order.
+      this.currentIndex = -1;
       this.target = this.views[index]!;
       this.targetOffset = 0;
       return index * memtableChunkBytes;

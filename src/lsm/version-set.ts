@@ -13,6 +13,8 @@ import { CorruptionError } from "./corruption-error.js";
 import { decodeCurrent } from "./current-file.js";
 import { currentFileName, manifestName, parseFileName, sstName } from "./file-names.js";
 import { manifestBytesMax } from "./limits.js";
+import { LogKind } from "./log-format.js";
+import { readLog } from "./log-reader.js";
 import { ManifestWriter, readManifest } from "./manifest.js";
 import { type FileMetadata, Version } from "./version.js";
 import { emptyEdit, type VersionEdit } from "./version-edit.js";
@@ -204,10 +206,20 @@ async function recover(
     manifestNumber: undefined,
   };
   if (!names.includes(currentFileName)) {
-    const data = names.filter((name) => {
-      const kind = parseFileName(name)?.kind;
-      return kind === "sst" || kind === "wal";
-    });
+    // A crash while an engine is created leaves a manifest and an empty WAL
+    // but no CURRENT; no write was acknowledged then. Table files, or a WAL
+    // holding records, mean CURRENT was lost from a live engine.
+    const data: string[] = [];
+    for (const name of names) {
+      const parsed = parseFileName(name);
+      if (parsed?.kind === "sst") data.push(name);
+      if (
+        parsed?.kind === "wal" &&
+        (await walHoldsRecords(fs, joinPath(directory, name), parsed.number))
+      ) {
+        data.push(name);
+      }
+    }
     if (data.length > 0) {
       throw new CorruptionError(
         joinPath(directory, currentFileName),
@@ -278,4 +290,11 @@ function snapshotOf(state: RecoveredState): VersionEdit {
     for (const file of files) edit.addedFiles.push({ level, file });
   });
   return edit;
+}
+
+async function walHoldsRecords(fs: FileSystem, path: string, number: number): Promise<boolean> {
+  return (
+    readLog(await fs.readFile(path), path, { kind: LogKind.wal, fileNumber: number }).records
+      .length > 0
+  );
 }

@@ -143,9 +143,40 @@ test("the writer promises in each chunk what its last sync made durable", async 
   // The chunk of "c" starts where "b" ended; its header holds the promise.
   const cStart = bytes.length - headerBytes - 1;
   t.is(bytes.readUInt32LE(cStart + 7), synced);
-  t.is(writer.unsyncedBytes, bytes.length - synced);
+  t.true(writer.hasUnsyncedRecords);
+  t.true(bytes.length > synced);
   t.deepEqual(
     readLog(bytes, "f", expected).records.map((r) => r.toString()),
     ["a", "b", "c"],
+  );
+});
+
+test("a synced marker promises the records before it, so damage in the last of them is corruption", async (t) => {
+  const fs = new FaultFileSystem();
+  const writer = await LogWriter.create(fs, "000007.wal", LogKind.wal, 7);
+  await writer.append([Buffer.from("first"), Buffer.from("last")]);
+  await writer.sync();
+  await writer.appendMarker();
+  await writer.appendMarker();
+  const bytes = fs.contents("000007.wal");
+  t.is(
+    bytes.length,
+    4 * headerBytes + 21 + 9,
+    "a second marker with nothing new to promise is not written",
+  );
+  t.deepEqual(
+    readLog(bytes, "f", expected).records.map((r) => r.toString()),
+    ["first", "last"],
+  );
+  const damaged = Buffer.from(bytes);
+  damaged[bytes.length - headerBytes - 2]! ^= 1;
+  t.throws(() => readLog(damaged, "f", expected), { message: /checksum mismatch/ });
+  const markerLost = bytes.subarray(0, bytes.length - headerBytes);
+  const tornDamage = Buffer.from(markerLost);
+  tornDamage[markerLost.length - 2]! ^= 1;
+  t.not(
+    readLog(tornDamage, "f", expected).tornTail,
+    undefined,
+    "without the marker the same damage reads as a torn tail",
   );
 });
