@@ -1,6 +1,6 @@
 // The `memraft` command.
 
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { MemraftError } from "../util/errors.js";
 import { memraftVersion } from "../util/version.js";
 import { increaseVerbosity, parsePort, parsePositiveInteger, parseSize } from "./options.js";
@@ -33,6 +33,21 @@ export function buildProgram(): Command {
     .option("-A, --enable-shutdown", "allow the shutdown command", false)
     .option("-F, --disable-flush-all", "refuse flush_all", false)
     .option("--data-dir <path>", "where the node keeps its data", "./data")
+    .option("--config <file>", "cluster file (YAML): start as one node of that cluster")
+    .option("--node <id>", "with --config: this node's id in the file")
+    .option(
+      "--in-memory",
+      "keep data in memory only, like memcached (nothing survives a restart)",
+      false,
+    )
+    .addOption(
+      new Option(
+        "--read-mode <mode>",
+        "linearizable (default), lease (trusts bounded clock drift), or stale (any node answers from its own copy)",
+      )
+        .choices(["linearizable", "lease", "stale"])
+        .default("linearizable"),
+    )
     .action(async (options: StartOptions) => {
       await start(options);
     });

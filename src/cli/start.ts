@@ -1,12 +1,22 @@
-// `memraft start`: one node serving the memcached protocol. Until durable
-// storage lands it runs the in-memory engine; --data-dir is accepted so that
-// scripts written today keep working.
+// `memraft start`: one node serving the memcached protocol. Without a
+// cluster file it is a cluster of one, durable in --data-dir; with one
+// (--config, --node) it is that node of the cluster. --in-memory keeps data
+// in memory only, like memcached.
 
+import {
+  type ClusterConfig,
+  loadClusterConfig,
+  type NodeConfig,
+  nodeById,
+} from "../cluster/config.js";
+import { startNode } from "../cluster/node.js";
+import type { ReadMode } from "../cluster/replicated-store.js";
 import { MemcachedServer } from "../server/server.js";
 import { defaultSettings, type ServerSettings, validateSettings } from "../server/settings.js";
 import { systemClock } from "../store/clock.js";
 import { MemoryStore } from "../store/memory-store.js";
-import { createLogger } from "../util/logger.js";
+import { ConfigError } from "../util/errors.js";
+import { createLogger, type Logger } from "../util/logger.js";
 import { memraftVersion } from "../util/version.js";
 
 export interface StartOptions {
@@ -19,23 +29,77 @@ export interface StartOptions {
   readonly enableShutdown: boolean;
   readonly disableFlushAll: boolean;
   readonly dataDir: string;
+  readonly config?: string;
+  readonly node?: string;
+  readonly inMemory: boolean;
+  readonly readMode: ReadMode;
 }
 
-export async function start(options: StartOptions): Promise<MemcachedServer> {
+/** The largest value the LSM stores, so the largest item a durable node takes. */
+const durableItemSizeMaxBytes = 64 * 1024 * 1024;
+
+export async function start(options: StartOptions): Promise<{ stop(): Promise<void> }> {
+  const logger = createLogger(options.verbose);
+  const { cluster, self } = clusterOf(options);
   const settings: ServerSettings = validateSettings({
     ...defaultSettings,
-    host: options.listen,
-    port: options.port,
+    host: self.client.host,
+    port: self.client.port,
     maxConnections: options.maxConns,
     itemSizeMaxBytes: options.maxItemSize,
     memoryLimitBytes: options.memoryLimit * 1024 * 1024,
     shutdownEnabled: options.enableShutdown,
     flushEnabled: !options.disableFlushAll,
   });
-  const logger = createLogger(options.verbose);
+  let stopping: Promise<void> | undefined;
+  let stopServing: (() => Promise<void>) | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (stopServing?.() ?? Promise.resolve()).then(() => process.exit(0));
+    return stopping;
+  };
+  const onShutdownRequest = () => void stop();
+  if (options.inMemory) {
+    stopServing = await startInMemory(settings, logger, onShutdownRequest);
+  } else {
+    if (settings.itemSizeMaxBytes > durableItemSizeMaxBytes) {
+      throw new ConfigError(
+        `max item size above 64m needs --in-memory (the durable store keeps values up to 64 MiB)`,
+      );
+    }
+    logger.info(
+      { version: memraftVersion, node: self.id, dataDir: self.dataDir },
+      "starting memraft",
+    );
+    const node = await startNode({
+      settings,
+      cluster,
+      self,
+      readMode: options.readMode,
+      clock: systemClock,
+      logger,
+      memraftVersion,
+      onShutdownRequest,
+    });
+    stopServing = node.stop;
+  }
+  const onSignal = () => {
+    // A second signal while draining: the operator wants out now.
+    if (stopping !== undefined) process.exit(1);
+    void stop();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  return { stop };
+}
+
+async function startInMemory(
+  settings: ServerSettings,
+  logger: Logger,
+  onShutdownRequest: () => void,
+): Promise<() => Promise<void>> {
   logger.info(
-    { version: memraftVersion, dataDir: options.dataDir, storage: "memory" },
-    "starting memraft (in-memory engine: data does not survive a restart yet)",
+    { version: memraftVersion, storage: "memory" },
+    "starting memraft (in memory: data does not survive a restart)",
   );
   const store = new MemoryStore({
     clock: systemClock,
@@ -48,25 +112,28 @@ export async function start(options: StartOptions): Promise<MemcachedServer> {
     clock: systemClock,
     logger,
     memraftVersion,
-    onShutdownRequest: () => void stopOnce(server),
+    onShutdownRequest,
   });
   await server.listen();
-  const stop = () => void stopOnce(server);
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-  return server;
+  return () => server.close();
 }
 
-let stopping = false;
-
-async function stopOnce(server: MemcachedServer): Promise<void> {
-  if (stopping) {
-    // A second signal while draining: the operator wants out now.
-    process.exit(1);
+/** The cluster file's view, or a cluster of one made from the flags. */
+function clusterOf(options: StartOptions): { cluster: ClusterConfig; self: NodeConfig } {
+  if (options.config !== undefined) {
+    if (options.node === undefined)
+      throw new ConfigError("--config needs --node <id>: which node this is");
+    const cluster = loadClusterConfig(options.config);
+    return { cluster, self: nodeById(cluster, options.node, options.config) };
   }
-  stopping = true;
-  process.on("SIGINT", () => process.exit(1));
-  process.on("SIGTERM", () => process.exit(1));
-  await server.close();
-  process.exit(0);
+  if (options.node !== undefined) throw new ConfigError("--node needs --config <file>");
+  const self: NodeConfig = {
+    id: "n1",
+    client: { host: options.listen, port: options.port },
+    peer: { host: options.listen, port: 0 },
+    dataDir: options.dataDir,
+    weight: 1,
+    draining: false,
+  };
+  return { cluster: { name: "memraft", groups: 1, replicationFactor: 1, nodes: [self] }, self };
 }

@@ -51,8 +51,7 @@ export function executeAdmin(
       writeStats(context, command, out, connectionId);
       return undefined;
     case "stats_cachedump":
-      writeCachedump(context, command, out);
-      return undefined;
+      return writeCachedump(context, command, out);
     case "shutdown":
       if (!context.settings.shutdownEnabled) {
         out.line(replies.shutdownDisabled);
@@ -123,16 +122,16 @@ function writeStats(
 }
 
 /** `ITEM <key> [<bytes> b; <exptime> s]` lines; every item lives in class 1. */
-function writeCachedump(
+async function writeCachedump(
   context: ExecutionContext,
   command: StatsCachedumpCommand,
   out: OutputBuffer,
-): void {
+): Promise<void> {
   if (command.slabClass === 1) {
     let written = 0;
     let bytes = 0;
     const items = context.store.items();
-    for (let next = items.next(); next.done !== true; next = items.next()) {
+    for (let next = await items.next(); next.done !== true; next = await items.next()) {
       if (command.limit !== 0 && written >= command.limit) break;
       const [key, item] = next.value;
       const line = `ITEM ${key} [${item.value.length} b; ${item.exptime} s]`;
@@ -141,6 +140,7 @@ function writeCachedump(
       out.line(line);
       written++;
     }
+    await items.return?.();
   }
   out.line(replies.end);
 }
@@ -153,9 +153,9 @@ function metadump(context: ExecutionContext): Outcome {
   const items = context.store.items();
   return {
     kind: "stream",
-    writeNext: (out) => {
+    writeNext: async (out) => {
       for (let i = 0; i < metadumpItemsPerTurn; i++) {
-        const next = items.next();
+        const next = await items.next();
         if (next.done === true) {
           out.line(replies.end);
           return true;

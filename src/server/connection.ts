@@ -36,7 +36,7 @@ export type ConnectionState = "conn_waiting" | "conn_nread" | "conn_mwrite" | "c
 export class Connection {
   private readonly parser: TextParser;
   private readonly out: OutputBuffer;
-  private stream: ((out: OutputBuffer) => boolean) | undefined;
+  private stream: ((out: OutputBuffer) => Promise<boolean>) | undefined;
   /** A command is waiting on the store. */
   private waiting = false;
   /** The socket's send buffer is full; resume on 'drain'. */
@@ -114,7 +114,12 @@ export class Connection {
     while (!this.finished && !this.waiting && !this.blocked) {
       if (this.out.pendingBytes >= outputFlushBytes && this.flush()) break;
       if (this.stream !== undefined) {
-        if (this.stream(this.out)) this.stream = undefined;
+        const writeNext = this.stream;
+        this.handle(
+          writeNext(this.out).then((done) => {
+            if (done && this.stream === writeNext) this.stream = undefined;
+          }),
+        );
         continue;
       }
       const result = this.parser.next();

@@ -40,8 +40,8 @@ export type ConnectionAction =
   | { readonly kind: "shutdown"; readonly graceful: boolean }
   | {
       readonly kind: "stream";
-      /** Writes the next part; returns true when the reply is complete. */
-      readonly writeNext: (out: OutputBuffer) => boolean;
+      /** Writes the next part; resolves true when the reply is complete. */
+      readonly writeNext: (out: OutputBuffer) => Promise<boolean>;
     };
 
 export type Outcome = undefined | Promise<void> | ConnectionAction;

@@ -187,7 +187,7 @@ export class MemoryStore implements Store {
     return slot === undefined ? undefined : details(slot.record, slot);
   }
 
-  *items(): Generator<[string, ItemDetails]> {
+  async *items(): AsyncGenerator<[string, ItemDetails]> {
     const now = this.now();
     for (const [key, slot] of this.map) {
       if (!isExpired(slot.record.exptime, now)) yield [key, details(slot.record, slot)];

@@ -159,7 +159,7 @@ export interface Store {
   /** Looks at an item without recording an access (`me`, dumps). */
   peek(key: string): MaybePromise<ItemDetails | undefined>;
   /** Live items, in no particular order, for dumps. */
-  items(): Iterator<[string, ItemDetails]>;
+  items(): AsyncIterator<[string, ItemDetails]>;
   stats(): StoreStats;
   /** Changes the memory budget (`cache_memlimit`). */
   setMemoryLimit(bytes: number): void;

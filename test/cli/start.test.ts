@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
 import { freePort } from "../helpers/memcached-process.js";
@@ -10,14 +12,26 @@ const bin = join(process.cwd(), "bin", "memraft");
 
 test("memraft start serves clients and stops gracefully on SIGTERM", async (t) => {
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [bin, "start", "-p", String(port), "-c", "10", "-I", "2m", "-m", "16"],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  t.teardown(() => child.kill("SIGKILL"));
+  const dataDir = mkdtempSync(join(tmpdir(), "memraft-cli-"));
+  const args = [
+    bin,
+    "start",
+    "-p",
+    String(port),
+    "-c",
+    "10",
+    "-I",
+    "2m",
+    "-m",
+    "16",
+    "--data-dir",
+    dataDir,
+  ];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  t.teardown(() => {
+    child.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+  });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => {
     output += chunk.toString();

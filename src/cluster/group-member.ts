@@ -1,0 +1,307 @@
+// This node's member of one Raft group: the Raft core, the group's LSM and
+// the memcached state machine over it (ARCHITECTURE.md decision 2: the Raft
+// log is the only write-ahead log; the LSM runs without one and records, at
+// each flush, the applied index its files cover).
+//
+// Invariants:
+// - the group's log is never truncated past the LSM's flushed applied index
+//   (recovery replays the log from there); a start that finds otherwise
+//   refuses to run;
+// - entries are applied one at a time, in log order;
+// - a proposal is answered only by the apply of its own entry (same index
+//   and term); if another entry lands at its index, it certainly failed.
+//
+// The node runtime (node-runtime.ts) drives the Ready cycle of every member
+// through the node's shared log.
+
+import { directoryOf, type FileSystem, joinPath } from "../fs/file-system.js";
+import type { BlockCache } from "../lsm/block-cache.js";
+import { LsmEngine } from "../lsm/engine.js";
+import type { RaftConfig } from "../raft/config.js";
+import type { RecoveredGroup } from "../raft/log-storage/log-reader.js";
+import type { RaftLogger } from "../raft/logger.js";
+import { Prng } from "../raft/prng.js";
+import { RawNode } from "../raft/raw-node.js";
+import type { ConfState, Entry, GroupId, NodeId, ReadState, SoftState } from "../raft/types.js";
+import { EntryType } from "../raft/types.js";
+import type { ItemRecord } from "../store/item.js";
+import { type ApplyOutcome, StoreStateMachine } from "../store/state-machine.js";
+import { ConfigError, MemraftError } from "../util/errors.js";
+import type { Logger } from "../util/logger.js";
+import { LsmItemTable } from "./item-table.js";
+
+export interface GroupMemberOptions {
+  readonly groupId: GroupId;
+  readonly nodeId: NodeId;
+  /** The group's LSM directory. */
+  readonly directory: string;
+  readonly fs: FileSystem;
+  /** The group's members when it is created (ignored once it has a log). */
+  readonly voters: readonly NodeId[];
+  /** What the node's shared log holds for the group, if anything. */
+  readonly recovered: RecoveredGroup | undefined;
+  readonly raft: Pick<RaftConfig, "electionTicks" | "heartbeatTicks" | "readMode">;
+  readonly itemSizeMaxBytes: number;
+  readonly blockCache: BlockCache;
+  /** Memtable size: a flush happens at least this often, in bytes written. */
+  readonly memtableBytes: number;
+  readonly logger: Logger;
+  /** Called when the LSM made more of the applied state durable. */
+  readonly onFlushed: (member: GroupMember) => void;
+}
+
+interface ProposalWaiter {
+  readonly term: number;
+  readonly resolve: (outcome: ApplyOutcome | undefined) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface ReadWaiter {
+  /** Set once the leader confirmed it: serve when applied reaches it. */
+  index: number | undefined;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+export class GroupMember {
+  private readonly proposals = new Map<number, ProposalWaiter>();
+  private readonly reads = new Map<number, ReadWaiter>();
+  private nextReadContext = 1;
+  private applied: number;
+
+  private constructor(
+    readonly groupId: GroupId,
+    readonly raw: RawNode,
+    readonly engine: LsmEngine,
+    readonly machine: StoreStateMachine,
+  ) {
+    this.applied = raw.status().applied;
+  }
+
+  static async open(options: GroupMemberOptions): Promise<GroupMember> {
+    const { groupId, fs, directory } = options;
+    const logger = options.logger.child({ group: groupId });
+    await fs.mkdir(directoryOf(directory));
+    let member: GroupMember | undefined;
+    const engine = await LsmEngine.open(directory, {
+      fileSystem: fs,
+      wal: false,
+      blockCache: options.blockCache,
+      memtableBytes: options.memtableBytes,
+      logger,
+      compactionFilter: {
+        moduleUrl: new URL("../store/compaction-filter.js", import.meta.url).href,
+        exportName: "memcachedFilter",
+        params: () => {
+          const flush = member?.machine.flushState;
+          return {
+            nowSeconds: Math.floor(Date.now() / 1000),
+            flushCasBelow: flush?.casBelow ?? 0n,
+            flushDeadline: flush?.deadline ?? 0,
+          };
+        },
+      },
+      onFlushed: () => {
+        if (member !== undefined) options.onFlushed(member);
+      },
+    });
+    const flushed = Math.max(0, engine.flushedAppliedIndex);
+    const machine = await StoreStateMachine.open(new LsmItemTable(engine), {
+      itemSizeMaxBytes: options.itemSizeMaxBytes,
+      casGeneration: 0,
+    });
+    const conf: ConfState = { voters: [...options.voters], learners: [] };
+    const raw = new RawNode(
+      raftConfig(options, logger),
+      startState(options, flushed, conf, directory),
+    );
+    member = new GroupMember(groupId, raw, engine, machine);
+    logger.info({ flushedApplied: flushed, ...raw.status().hardState }, "group member started");
+    return member;
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  get flushedAppliedIndex(): number {
+    return Math.max(0, this.engine.flushedAppliedIndex);
+  }
+
+  get isLeader(): boolean {
+    return this.raw.raft.role === "leader";
+  }
+
+  get leaderId(): NodeId {
+    return this.raw.raft.lead;
+  }
+
+  /**
+   * Proposes an entry; resolves with the outcome of applying it here.
+   * Rejects with ERR_NOT_LEADER when this member cannot take proposals
+   * (nothing happened: safe to retry elsewhere), or ERR_NOT_LEADER after
+   * another entry took its place (it certainly failed).
+   */
+  propose(payload: Uint8Array): Promise<ApplyOutcome | undefined> {
+    let index: number;
+    try {
+      index = this.raw.propose(payload);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const term = this.raw.raft.term;
+    return new Promise((resolve, reject) => this.proposals.set(index, { term, resolve, reject }));
+  }
+
+  /** Resolves once a linearizable read may be served from the applied state (ReadIndex). */
+  readBarrier(): Promise<void> {
+    const context = this.nextReadContext++;
+    try {
+      this.raw.readIndex(context);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) =>
+      this.reads.set(context, { index: undefined, resolve, reject }),
+    );
+  }
+
+  read(key: string, nowSeconds: number): Promise<ItemRecord | undefined> {
+    return this.machine.read(key, nowSeconds);
+  }
+
+  /** Applies committed entries in order and answers their proposals. */
+  async applyCommitted(entries: readonly Entry[]): Promise<void> {
+    for (const entry of entries) {
+      const payload = entry.type === EntryType.normal ? entry.data : emptyPayload;
+      const outcome = await this.machine.apply(entry.index, payload);
+      this.applied = entry.index;
+      const waiter = this.proposals.get(entry.index);
+      if (waiter === undefined) continue;
+      this.proposals.delete(entry.index);
+      if (waiter.term === entry.term) waiter.resolve(outcome);
+      else waiter.reject(replaced(this.groupId, entry.index));
+    }
+    this.serveReads();
+  }
+
+  /** Takes the leader's read confirmations of a Ready. */
+  confirmReads(readStates: readonly ReadState[]): void {
+    for (const { index, context } of readStates) {
+      const waiter = this.reads.get(context);
+      if (waiter !== undefined) waiter.index = index;
+    }
+    this.serveReads();
+  }
+
+  /**
+   * After a role change: reads started as leader can no longer be confirmed.
+   * Proposals stay: their entries may still commit under the new leader, and
+   * the apply of their index settles them either way.
+   */
+  roleChanged(soft: SoftState): void {
+    if (soft.role === "leader") return;
+    for (const [context, waiter] of this.reads) {
+      this.reads.delete(context);
+      waiter.reject(
+        new MemraftError(
+          "ERR_NOT_LEADER",
+          `group ${this.groupId}: leadership lost before the read`,
+          {
+            groupId: this.groupId,
+            lead: soft.lead,
+          },
+        ),
+      );
+    }
+  }
+
+  /** Fails every waiter (the node stops or the log failed). */
+  fail(error: Error): void {
+    for (const waiter of this.proposals.values()) waiter.reject(error);
+    for (const waiter of this.reads.values()) waiter.reject(error);
+    this.proposals.clear();
+    this.reads.clear();
+  }
+
+  /** Number of entries held in the log above the flushed state. */
+  get unflushedEntries(): number {
+    return this.applied - this.flushedAppliedIndex;
+  }
+
+  async close(): Promise<void> {
+    this.fail(new MemraftError("ERR_CLOSED", `group ${this.groupId} is closing`));
+    await this.engine.close();
+  }
+
+  private serveReads(): void {
+    for (const [context, waiter] of this.reads) {
+      if (waiter.index === undefined || waiter.index > this.applied) continue;
+      this.reads.delete(context);
+      waiter.resolve();
+    }
+  }
+}
+
+const emptyPayload = new Uint8Array();
+
+function replaced(groupId: GroupId, index: number): MemraftError {
+  return new MemraftError(
+    "ERR_NOT_LEADER",
+    `group ${groupId}: the entry at ${index} is another leader's; the proposal was not applied`,
+    { groupId, index },
+  );
+}
+
+function raftConfig(options: GroupMemberOptions, logger: Logger): RaftConfig {
+  const raftLogger: RaftLogger = { info: (line) => logger.debug({ raft: line }) };
+  return {
+    ...options.raft,
+    id: options.nodeId,
+    groupId: options.groupId,
+    // Election jitter only needs to differ between nodes and runs.
+    random: new Prng((options.nodeId * 2654435761 + Date.now()) >>> 0),
+    logger: raftLogger,
+  };
+}
+
+/**
+ * Where the member starts: its log as recovered, applied up to what the LSM
+ * flushed (the entries after that are applied again). Refuses to start when
+ * the log no longer holds the entries the LSM lacks.
+ */
+function startState(
+  options: GroupMemberOptions,
+  flushed: number,
+  conf: ConfState,
+  directory: string,
+) {
+  const recovered = options.recovered;
+  if (recovered === undefined) {
+    if (flushed > 0) {
+      throw new ConfigError(
+        `group ${options.groupId}: ${directory} holds data up to log index ${flushed}, but the raft log has no record of the group; refusing to start`,
+        { groupId: options.groupId, flushed },
+      );
+    }
+    return RawNode.bootstrapState(conf);
+  }
+  if (recovered.offset > flushed) {
+    throw new ConfigError(
+      `group ${options.groupId}: the raft log was truncated to index ${recovered.offset}, but the data in ${directory} only covers index ${flushed}; entries in between are lost, refusing to start`,
+      { groupId: options.groupId, flushed, truncated: recovered.offset },
+    );
+  }
+  return {
+    hardState: recovered.hardState,
+    offset: recovered.offset,
+    offsetTerm: recovered.offsetTerm,
+    entries: recovered.entries,
+    applied: flushed,
+    conf,
+  };
+}
+
+export function groupDirectory(dataDir: string, groupId: GroupId): string {
+  return joinPath(joinPath(dataDir, "groups"), String(groupId));
+}

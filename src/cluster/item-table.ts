@@ -1,0 +1,54 @@
+// A group's item table on its LSM engine: the state machine's writes become
+// write batches carrying the log index they apply (the engine records, with
+// each flush, the index its files cover); reads go to the engine.
+
+import type { LsmEngine } from "../lsm/engine.js";
+import { WriteBatch } from "../lsm/write-batch.js";
+import type { ItemTable, TableChange } from "../store/state-machine.js";
+import { MemraftError } from "../util/errors.js";
+
+/**
+ * An entry that changes nothing still moves the applied index, so that the
+ * log behind it can be truncated once a flush covers it: it writes this
+ * reserved key (longer than any memcached key can be).
+ */
+const appliedMarkerKey = `${"\u0000".repeat(251)}applied`;
+
+export class LsmItemTable implements ItemTable {
+  constructor(private readonly engine: LsmEngine) {}
+
+  get(key: string): Promise<Buffer | undefined> {
+    return this.engine.get(key);
+  }
+
+  /**
+   * Without a write-ahead log the engine applies a batch to its memtable at
+   * once. It may refuse one for backpressure (ERR_QUEUE_FULL) before
+   * applying anything; an applied entry cannot be skipped, so the write
+   * waits until the engine takes writes again.
+   */
+  async write(appliedIndex: number, changes: readonly TableChange[]): Promise<void> {
+    const batch = new WriteBatch();
+    batch.appliedIndex = appliedIndex;
+    for (const { key, value } of changes) {
+      if (value === undefined) batch.delete(key);
+      else batch.put(key, value);
+    }
+    if (changes.length === 0) batch.put(appliedMarkerKey, indexBytes(appliedIndex));
+    for (;;) {
+      try {
+        await this.engine.write(batch);
+        return;
+      } catch (error) {
+        if (!MemraftError.is(error, "ERR_QUEUE_FULL")) throw error;
+        await this.engine.whenWritable();
+      }
+    }
+  }
+}
+
+function indexBytes(index: number): Buffer {
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigUInt64LE(BigInt(index));
+  return bytes;
+}

@@ -1,0 +1,339 @@
+// One node's Raft machinery on real time, disk and network: the shared log
+// (one fsync per batch for every group), the transport to the other nodes,
+// and the group members. A timer ticks every member; a processing pass takes
+// every member's Ready and follows the Ready contract (raw-node.ts):
+//   1. save entries and hard state of all of them under one fsync;
+//   2. send their messages;
+//   3. apply committed entries (groups in parallel, each in log order) and
+//      serve confirmed reads;
+//   4. advance.
+// A failed log write stops the node: after an fsync error the page cache is
+// unknown, so it must restart from what is durable.
+//
+// Log cleanup: once a member's LSM has flushed enough entries, the runtime
+// takes a checkpoint of it (the Raft snapshot image), records it with the
+// Raft core and truncates the log up to it, keeping a tail for slow
+// followers. A member that holds back cleanup while idle is made to flush.
+
+import { type FileSystem, joinPath } from "../fs/file-system.js";
+import { BlockCache } from "../lsm/block-cache.js";
+import { RaftLogStorage } from "../raft/log-storage/log-storage.js";
+import type { RawNode } from "../raft/raw-node.js";
+import { type PeerAddress, TcpTransport } from "../raft/transport/tcp-transport.js";
+import type { GroupId, Message, NodeId } from "../raft/types.js";
+import { MemraftError } from "../util/errors.js";
+import type { Logger } from "../util/logger.js";
+import { GroupMember, type GroupMemberOptions, groupDirectory } from "./group-member.js";
+import { PeerRpc } from "./peer-rpc.js";
+
+export interface RuntimeLimits {
+  /** Milliseconds per Raft tick. */
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  /** Flushed entries in the log before it is truncated. */
+  readonly compactEntriesMin: number;
+  /** Entries kept below the truncation point, for followers a little behind. */
+  readonly logTailEntries: number;
+  /** A member with unflushed entries this long is made to flush, so the log can be cleaned. */
+  readonly idleFlushMs: number;
+}
+
+export const defaultRuntimeLimits: RuntimeLimits = {
+  tickMs: 50,
+  electionTicks: 20,
+  heartbeatTicks: 2,
+  compactEntriesMin: 20_000,
+  logTailEntries: 5_000,
+  idleFlushMs: 30_000,
+};
+
+export interface NodeRuntimeOptions {
+  readonly nodeId: NodeId;
+  readonly dataDir: string;
+  readonly fs: FileSystem;
+  /** Every voter's peer address, this node's included; empty for a node on its own. */
+  readonly peers: ReadonlyMap<NodeId, PeerAddress>;
+  /** The groups this node hosts and their initial voters. */
+  readonly groups: ReadonlyMap<GroupId, readonly NodeId[]>;
+  readonly itemSizeMaxBytes: number;
+  readonly readMode: "safe" | "lease";
+  readonly cacheBytes: number;
+  readonly memtableBytes: number;
+  readonly limits: RuntimeLimits;
+  readonly logger: Logger;
+}
+
+export class NodeRuntime {
+  readonly members = new Map<GroupId, GroupMember>();
+  readonly rpc: PeerRpc;
+  private timer: NodeJS.Timeout | undefined;
+  private processing = false;
+  private again = false;
+  private failure: Error | undefined;
+  private readonly lastFlushAt = new Map<GroupId, number>();
+  /** Groups taking a checkpoint now. */
+  private readonly checkpointing = new Set<GroupId>();
+  /** Checkpoints taken, waiting to become the group's snapshot between Ready cycles. */
+  private readonly checkpointsTaken: { groupId: GroupId; index: number; directory: string }[] = [];
+  /** Each group's current snapshot checkpoint, kept for followers that need it. */
+  readonly snapshots = new Map<GroupId, { index: number; directory: string }>();
+
+  private constructor(
+    private readonly options: NodeRuntimeOptions,
+    readonly storage: RaftLogStorage,
+    private transport: TcpTransport | undefined,
+    private readonly logger: Logger,
+  ) {
+    this.rpc = new PeerRpc({
+      link: {
+        sendApplication: (to, payload) => this.transport?.sendApplication(to, payload) ?? false,
+      },
+      logger,
+    });
+  }
+
+  static async start(options: NodeRuntimeOptions): Promise<NodeRuntime> {
+    const logger = options.logger.child({ component: "raft" });
+    const storage = await RaftLogStorage.open(options.fs, joinPath(options.dataDir, "raft-log"));
+    if (storage.recovery.torn !== undefined) {
+      logger.warn({ torn: storage.recovery.torn }, "raft log: dropped a torn tail left by a crash");
+    }
+    const runtime = new NodeRuntime(options, storage, undefined, logger);
+    const blockCache = new BlockCache(options.cacheBytes);
+    for (const [groupId, voters] of options.groups) {
+      const memberOptions: GroupMemberOptions = {
+        groupId,
+        nodeId: options.nodeId,
+        directory: groupDirectory(options.dataDir, groupId),
+        fs: options.fs,
+        voters,
+        recovered: storage.takeRecovered(groupId),
+        raft: {
+          electionTicks: options.limits.electionTicks,
+          heartbeatTicks: options.limits.heartbeatTicks,
+          readMode: options.readMode,
+        },
+        itemSizeMaxBytes: options.itemSizeMaxBytes,
+        blockCache,
+        memtableBytes: options.memtableBytes,
+        logger: options.logger,
+        onFlushed: (member) => runtime.flushed(member),
+      };
+      runtime.members.set(groupId, await GroupMember.open(memberOptions));
+    }
+    const listen = options.peers.get(options.nodeId);
+    if (listen !== undefined && options.peers.size > 1) {
+      const transport = new TcpTransport({
+        nodeId: options.nodeId,
+        listen,
+        peers: options.peers,
+        deliver: (messages) => runtime.receive(messages),
+        deliverApplication: (from, payloads) => runtime.rpc.receive(from, payloads),
+        logger,
+      });
+      runtime.transport = transport;
+      await transport.start();
+    }
+    for (const member of runtime.members.values()) {
+      // A group with this node as its only voter elects it at once.
+      const voters = options.groups.get(member.groupId) ?? [];
+      if (voters.length === 1 && voters[0] === options.nodeId) member.raw.campaign();
+    }
+    runtime.timer = setInterval(() => runtime.tick(), options.limits.tickMs);
+    runtime.schedule();
+    return runtime;
+  }
+
+  member(groupId: GroupId): GroupMember {
+    const member = this.members.get(groupId);
+    if (member === undefined) {
+      throw new MemraftError("ERR_CONFIG", `group ${groupId} is not hosted on this node`, {
+        groupId,
+      });
+    }
+    return member;
+  }
+
+  /** Steps the work a caller started on a member (a proposal, a read). */
+  schedule(): void {
+    if (this.processing) {
+      this.again = true;
+      return;
+    }
+    this.processing = true;
+    setImmediate(() => void this.process());
+  }
+
+  /** Stops ticking and the network, then closes every member and the log. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.rpc.close();
+    await this.transport?.close();
+    while (this.processing) await new Promise((resolve) => setImmediate(resolve));
+    for (const member of this.members.values()) await member.close();
+    await this.storage.close();
+  }
+
+  private tick(): void {
+    for (const member of this.members.values()) member.raw.tick();
+    this.requestIdleFlushes();
+    this.schedule();
+  }
+
+  private receive(messages: Message[]): void {
+    for (const message of messages) this.members.get(message.groupId)?.raw.step(message);
+    this.schedule();
+  }
+
+  private async process(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        await this.cleanLogs();
+        const batch: { member: GroupMember; ready: ReturnType<RawNode["ready"]> }[] = [];
+        const saves: Promise<void>[] = [];
+        for (const member of this.members.values()) {
+          if (!member.raw.hasReady()) continue;
+          const ready = member.raw.ready();
+          batch.push({ member, ready });
+          if (
+            ready.snapshot !== undefined ||
+            ready.entries.length > 0 ||
+            ready.hardState !== undefined
+          ) {
+            saves.push(
+              this.storage.save(member.groupId, {
+                snapshot: ready.snapshot?.meta,
+                entries: ready.entries,
+                hardState: ready.hardState,
+              }),
+            );
+          }
+        }
+        if (batch.length === 0) break;
+        await Promise.all(saves);
+        for (const { ready } of batch)
+          for (const message of ready.messages) this.transport?.send(message);
+        await Promise.all(
+          batch.map(async ({ member, ready }) => {
+            if (ready.softState !== undefined) member.roleChanged(ready.softState);
+            await member.applyCommitted(ready.committedEntries);
+            member.confirmReads(ready.readStates);
+            member.raw.advance();
+          }),
+        );
+      } while (this.again || [...this.members.values()].some((member) => member.raw.hasReady()));
+    } catch (error) {
+      this.stopOnFailure(error as Error);
+      return;
+    } finally {
+      this.processing = false;
+    }
+    if (this.again) this.schedule();
+  }
+
+  private stopOnFailure(error: Error): void {
+    this.failure = error;
+    clearInterval(this.timer);
+    this.logger.error(
+      { err: error },
+      "raft processing failed; this node stops serving until restarted",
+    );
+    for (const member of this.members.values()) member.fail(error);
+  }
+
+  /** Why the node cannot serve, if it cannot. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  /**
+   * After a flush: once enough flushed entries sit in the log, take a
+   * checkpoint of the LSM (hard links: cheap), to become the snapshot below
+   * which the log is cut.
+   */
+  private flushed(member: GroupMember): void {
+    const groupId = member.groupId;
+    this.lastFlushAt.set(groupId, Date.now());
+    const first = member.raw.status().firstIndex;
+    if (member.flushedAppliedIndex - first < this.options.limits.compactEntriesMin) return;
+    if (this.checkpointing.has(groupId) || this.failure !== undefined) return;
+    this.checkpointing.add(groupId);
+    const directory = joinPath(
+      this.snapshotsDirectory,
+      `${groupId}-${member.flushedAppliedIndex}-${Date.now()}`,
+    );
+    member.engine
+      .checkpoint(directory)
+      .then(({ appliedIndex }) => {
+        this.checkpointsTaken.push({ groupId, index: appliedIndex, directory });
+        this.schedule();
+      })
+      .catch((error: unknown) =>
+        this.logger.warn({ group: groupId, err: error }, "checkpoint failed"),
+      )
+      .finally(() => this.checkpointing.delete(groupId));
+  }
+
+  private get snapshotsDirectory(): string {
+    return joinPath(this.options.dataDir, "snapshots");
+  }
+
+  private requestIdleFlushes(): void {
+    const now = Date.now();
+    for (const member of this.members.values()) {
+      const last = this.lastFlushAt.get(member.groupId) ?? now;
+      if (!this.lastFlushAt.has(member.groupId)) this.lastFlushAt.set(member.groupId, now);
+      if (member.unflushedEntries === 0 || now - last < this.options.limits.idleFlushMs) continue;
+      this.lastFlushAt.set(member.groupId, now);
+      void member.engine.flush().catch((error: unknown) => {
+        this.logger.warn({ group: member.groupId, err: error }, "idle flush failed");
+      });
+    }
+  }
+
+  /**
+   * Makes each checkpoint taken the group's Raft snapshot at its index, and
+   * cuts the log below it, keeping a tail for followers a little behind.
+   * Runs between Ready cycles, never inside one.
+   */
+  private async cleanLogs(): Promise<void> {
+    for (const { groupId, index, directory } of this.checkpointsTaken.splice(0)) {
+      const member = this.member(groupId);
+      const cut = index - this.options.limits.logTailEntries;
+      const term = member.raw.raft.log.term(cut);
+      member.raw.createSnapshot(index, snapshotDescriptor(groupId, index));
+      const previous = this.snapshots.get(groupId);
+      this.snapshots.set(groupId, { index, directory });
+      if (previous !== undefined)
+        await removeCheckpoint(this.options.fs, previous.directory, this.logger);
+      if (term === undefined || cut <= member.raw.status().firstIndex) continue;
+      member.raw.compact(cut);
+      await this.storage.compact(groupId, cut, term);
+      this.logger.debug({ group: groupId, cut, snapshotIndex: index }, "raft log truncated");
+    }
+  }
+}
+
+/** Deletes a checkpoint no follower can be sent any more. */
+async function removeCheckpoint(fs: FileSystem, directory: string, logger: Logger): Promise<void> {
+  try {
+    for (const name of await fs.list(directory)) await fs.remove(joinPath(directory, name));
+    await fs.removeDirectory(directory);
+  } catch (error) {
+    logger.warn({ directory, err: error }, "could not remove an old checkpoint");
+  }
+}
+
+/**
+ * What a follower behind the log receives in place of entries: which
+ * checkpoint to fetch. The files themselves travel by request.
+ */
+function snapshotDescriptor(groupId: GroupId, index: number): Uint8Array {
+  const bytes = Buffer.alloc(13);
+  bytes[0] = 1;
+  bytes.writeUInt32LE(groupId, 1);
+  bytes.writeBigUInt64LE(BigInt(index), 5);
+  return bytes;
+}
