@@ -14,6 +14,7 @@
 // The node runtime (node-runtime.ts) drives the Ready cycle of every member
 // through the node's shared log.
 
+import { writeFileDurably } from "../fs/durable-file.js";
 import { directoryOf, type FileSystem, joinPath } from "../fs/file-system.js";
 import type { BlockCache } from "../lsm/block-cache.js";
 import { LsmEngine } from "../lsm/engine.js";
@@ -21,11 +22,22 @@ import type { RaftConfig } from "../raft/config.js";
 import type { RecoveredGroup } from "../raft/log-storage/log-reader.js";
 import type { RaftLogger } from "../raft/logger.js";
 import { Prng } from "../raft/prng.js";
+import type { RaftStartState } from "../raft/raft.js";
 import { RawNode } from "../raft/raw-node.js";
-import type { ConfState, Entry, GroupId, NodeId, ReadState, SoftState } from "../raft/types.js";
+import type {
+  ConfState,
+  Entry,
+  GroupId,
+  NodeId,
+  ReadState,
+  Snapshot,
+  SnapshotMeta,
+  SoftState,
+} from "../raft/types.js";
 import { EntryType } from "../raft/types.js";
 import type { ItemRecord } from "../store/item.js";
 import { type ApplyOutcome, StoreStateMachine } from "../store/state-machine.js";
+import { crc32c, maskCrc, unmaskCrc } from "../util/crc32c.js";
 import { ConfigError, MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { LsmItemTable } from "./item-table.js";
@@ -72,52 +84,70 @@ export class GroupMember {
   private constructor(
     readonly groupId: GroupId,
     readonly raw: RawNode,
-    readonly engine: LsmEngine,
-    readonly machine: StoreStateMachine,
+    private lsm: LsmEngine,
+    private stateMachine: StoreStateMachine,
+    private readonly options: GroupMemberOptions,
   ) {
     this.applied = raw.status().applied;
   }
 
+  get engine(): LsmEngine {
+    return this.lsm;
+  }
+
+  get machine(): StoreStateMachine {
+    return this.stateMachine;
+  }
+
   static async open(options: GroupMemberOptions): Promise<GroupMember> {
     const { groupId, fs, directory } = options;
-    const logger = options.logger.child({ group: groupId });
     await fs.mkdir(directoryOf(directory));
     let member: GroupMember | undefined;
-    const engine = await LsmEngine.open(directory, {
-      fileSystem: fs,
-      wal: false,
-      blockCache: options.blockCache,
-      memtableBytes: options.memtableBytes,
-      logger,
-      compactionFilter: {
-        moduleUrl: new URL("../store/compaction-filter.js", import.meta.url).href,
-        exportName: "memcachedFilter",
-        params: () => {
-          const flush = member?.machine.flushState;
-          return {
-            nowSeconds: Math.floor(Date.now() / 1000),
-            flushCasBelow: flush?.casBelow ?? 0n,
-            flushDeadline: flush?.deadline ?? 0,
-          };
-        },
-      },
-      onFlushed: () => {
-        if (member !== undefined) options.onFlushed(member);
-      },
-    });
+    const engine = await openEngine(options, () => member);
     const flushed = Math.max(0, engine.flushedAppliedIndex);
-    const machine = await StoreStateMachine.open(new LsmItemTable(engine), {
-      itemSizeMaxBytes: options.itemSizeMaxBytes,
-      casGeneration: 0,
-    });
+    const machine = await openMachine(engine, options);
     const conf: ConfState = { voters: [...options.voters], learners: [] };
-    const raw = new RawNode(
-      raftConfig(options, logger),
-      startState(options, flushed, conf, directory),
+    const installed = await readInstalledSnapshot(fs, directory);
+    const start = startState(options, flushed, conf, installed);
+    const raw = new RawNode(raftConfig(options), start);
+    member = new GroupMember(groupId, raw, engine, machine, options);
+    options.logger.info(
+      { group: groupId, flushedApplied: flushed, ...raw.status().hardState },
+      "group member started",
     );
-    member = new GroupMember(groupId, raw, engine, machine);
-    logger.info({ flushedApplied: flushed, ...raw.status().hardState }, "group member started");
     return member;
+  }
+
+  /**
+   * Installs a snapshot the leader sent: `fetch` puts its files, durable,
+   * into a staging directory; the group's LSM is then replaced by it. The
+   * caller records the snapshot in the Raft log only after this (state
+   * machine first: a crash in between leaves data the log can catch up
+   * from, never a log that claims data the machine lacks).
+   */
+  async installSnapshot(
+    snapshot: Snapshot,
+    fetch: (staging: string) => Promise<void>,
+  ): Promise<void> {
+    const { fs, directory } = this.options;
+    const staging = `${directory}.staging`;
+    const retired = `${directory}.retired`;
+    await removeTree(fs, staging);
+    await fetch(staging);
+    await writeFileDurably(
+      fs,
+      joinPath(staging, installedSnapshotFile),
+      encodeInstalled(snapshot.meta),
+    );
+    await this.lsm.close();
+    await removeTree(fs, retired);
+    await fs.rename(directory, retired);
+    await fs.rename(staging, directory);
+    await fs.syncDirectory(directoryOf(directory));
+    await removeTree(fs, retired);
+    this.lsm = await openEngine(this.options, () => this);
+    this.stateMachine = await openMachine(this.lsm, this.options);
+    this.applied = snapshot.meta.index;
   }
 
   get appliedIndex(): number {
@@ -253,7 +283,8 @@ function replaced(groupId: GroupId, index: number): MemraftError {
   );
 }
 
-function raftConfig(options: GroupMemberOptions, logger: Logger): RaftConfig {
+function raftConfig(options: GroupMemberOptions): RaftConfig {
+  const logger = options.logger.child({ group: options.groupId });
   const raftLogger: RaftLogger = { info: (line) => logger.debug({ raft: line }) };
   return {
     ...options.raft,
@@ -266,31 +297,60 @@ function raftConfig(options: GroupMemberOptions, logger: Logger): RaftConfig {
 }
 
 /**
- * Where the member starts: its log as recovered, applied up to what the LSM
- * flushed (the entries after that are applied again). Refuses to start when
- * the log no longer holds the entries the LSM lacks.
+ * Where the member starts, by this table (F: the index the LSM's files cover;
+ * the log holds entries (offset, last]):
+ *
+ *   log      | F            | start
+ *   ---------+--------------+---------------------------------------------
+ *   none     | 0            | a new member: the bootstrap configuration
+ *   none     | > 0          | refuse: data without the log that wrote it
+ *   any      | < offset     | refuse: the entries in between are lost
+ *   any      | > last       | a snapshot install was cut short: start from
+ *            |              | the installed snapshot (its SNAPSHOT record)
+ *   any      | in range     | the log; entries after F are applied again
  */
 function startState(
   options: GroupMemberOptions,
   flushed: number,
   conf: ConfState,
-  directory: string,
-) {
+  installed: SnapshotMeta | undefined,
+): RaftStartState {
+  const { groupId, directory } = options;
   const recovered = options.recovered;
   if (recovered === undefined) {
     if (flushed > 0) {
       throw new ConfigError(
-        `group ${options.groupId}: ${directory} holds data up to log index ${flushed}, but the raft log has no record of the group; refusing to start`,
-        { groupId: options.groupId, flushed },
+        `group ${groupId}: ${directory} holds data up to log index ${flushed}, but the raft log has no record of the group; refusing to start`,
+        { groupId, flushed },
       );
     }
     return RawNode.bootstrapState(conf);
   }
   if (recovered.offset > flushed) {
     throw new ConfigError(
-      `group ${options.groupId}: the raft log was truncated to index ${recovered.offset}, but the data in ${directory} only covers index ${flushed}; entries in between are lost, refusing to start`,
-      { groupId: options.groupId, flushed, truncated: recovered.offset },
+      `group ${groupId}: the raft log was truncated to index ${recovered.offset}, but the data in ${directory} only covers index ${flushed}; entries in between are lost, refusing to start`,
+      { groupId, flushed, truncated: recovered.offset },
     );
+  }
+  const last = recovered.offset + recovered.entries.length;
+  if (flushed > last) {
+    if (installed === undefined || installed.index !== flushed) {
+      throw new ConfigError(
+        `group ${groupId}: the data in ${directory} covers index ${flushed}, beyond the raft log's last entry ${last}, with no snapshot record to explain it; refusing to start`,
+        { groupId, flushed, last },
+      );
+    }
+    return {
+      hardState: {
+        ...recovered.hardState,
+        commit: Math.max(recovered.hardState.commit, installed.index),
+      },
+      offset: installed.index,
+      offsetTerm: installed.term,
+      entries: [],
+      applied: installed.index,
+      conf: installed.conf,
+    };
   }
   return {
     hardState: recovered.hardState,
@@ -300,6 +360,98 @@ function startState(
     applied: flushed,
     conf,
   };
+}
+
+/** The record of the snapshot a group directory was installed from, kept beside the LSM's files. */
+const installedSnapshotFile = "SNAPSHOT";
+const installedSnapshotVersion = 1;
+
+//   u8 version, u64 index, u64 term, u32 voter count, u32 voters..., u32 learner count, u32 learners..., u32 masked crc32c of all before
+function encodeInstalled(meta: SnapshotMeta): Buffer {
+  const { voters, learners } = meta.conf;
+  const body = Buffer.alloc(1 + 16 + 8 + 4 * (voters.length + learners.length));
+  body[0] = installedSnapshotVersion;
+  body.writeBigUInt64LE(BigInt(meta.index), 1);
+  body.writeBigUInt64LE(BigInt(meta.term), 9);
+  let at = body.writeUInt32LE(voters.length, 17);
+  for (const id of voters) at = body.writeUInt32LE(id, at);
+  at = body.writeUInt32LE(learners.length, at);
+  for (const id of learners) at = body.writeUInt32LE(id, at);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32LE(maskCrc(crc32c(body)));
+  return Buffer.concat([body, crc]);
+}
+
+async function readInstalledSnapshot(
+  fs: FileSystem,
+  directory: string,
+): Promise<SnapshotMeta | undefined> {
+  const path = joinPath(directory, installedSnapshotFile);
+  if (!(await fs.exists(path))) return undefined;
+  const bytes = await fs.readFile(path);
+  const corrupt = (reason: string) =>
+    new MemraftError("ERR_CORRUPTION", `${path}: ${reason}`, { file: path, offset: 0 });
+  if (bytes.length < 29 || bytes[0] !== installedSnapshotVersion)
+    throw corrupt("not a snapshot record");
+  const body = bytes.subarray(0, bytes.length - 4);
+  if (unmaskCrc(bytes.readUInt32LE(body.length)) !== crc32c(body))
+    throw corrupt("checksum mismatch");
+  const index = Number(body.readBigUInt64LE(1));
+  const term = Number(body.readBigUInt64LE(9));
+  let at = 17;
+  const readIds = () => {
+    const count = body.readUInt32LE(at);
+    at += 4;
+    const ids: number[] = [];
+    for (let i = 0; i < count; i++, at += 4) ids.push(body.readUInt32LE(at));
+    return ids;
+  };
+  const voters = readIds();
+  const learners = readIds();
+  return { index, term, conf: { voters, learners } };
+}
+
+async function openEngine(
+  options: GroupMemberOptions,
+  member: () => GroupMember | undefined,
+): Promise<LsmEngine> {
+  return LsmEngine.open(options.directory, {
+    fileSystem: options.fs,
+    wal: false,
+    blockCache: options.blockCache,
+    memtableBytes: options.memtableBytes,
+    logger: options.logger.child({ group: options.groupId }),
+    compactionFilter: {
+      moduleUrl: new URL("../store/compaction-filter.js", import.meta.url).href,
+      exportName: "memcachedFilter",
+      params: () => {
+        const flush = member()?.machine.flushState;
+        return {
+          nowSeconds: Math.floor(Date.now() / 1000),
+          flushCasBelow: flush?.casBelow ?? 0n,
+          flushDeadline: flush?.deadline ?? 0,
+        };
+      },
+    },
+    onFlushed: () => {
+      const current = member();
+      if (current !== undefined) options.onFlushed(current);
+    },
+  });
+}
+
+function openMachine(engine: LsmEngine, options: GroupMemberOptions): Promise<StoreStateMachine> {
+  return StoreStateMachine.open(new LsmItemTable(engine), {
+    itemSizeMaxBytes: options.itemSizeMaxBytes,
+    casGeneration: 0,
+  });
+}
+
+/** Removes a directory of files (a staging or retired copy), if it exists. */
+export async function removeTree(fs: FileSystem, directory: string): Promise<void> {
+  if (!(await fs.exists(directory))) return;
+  for (const name of await fs.list(directory)) await fs.remove(joinPath(directory, name));
+  await fs.removeDirectory(directory);
 }
 
 export function groupDirectory(dataDir: string, groupId: GroupId): string {

@@ -20,11 +20,23 @@ import { BlockCache } from "../lsm/block-cache.js";
 import { RaftLogStorage } from "../raft/log-storage/log-storage.js";
 import type { RawNode } from "../raft/raw-node.js";
 import { type PeerAddress, TcpTransport } from "../raft/transport/tcp-transport.js";
-import type { GroupId, Message, NodeId } from "../raft/types.js";
+import type { GroupId, Message, NodeId, Snapshot } from "../raft/types.js";
 import { MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
-import { GroupMember, type GroupMemberOptions, groupDirectory } from "./group-member.js";
+import {
+  GroupMember,
+  type GroupMemberOptions,
+  groupDirectory,
+  removeTree,
+} from "./group-member.js";
 import { PeerRpc } from "./peer-rpc.js";
+import {
+  type CheckpointSource,
+  decodeDescriptor,
+  encodeDescriptor,
+  fetchSnapshot,
+  serveSnapshots,
+} from "./snapshot-transfer.js";
 
 export interface RuntimeLimits {
   /** Milliseconds per Raft tick. */
@@ -64,7 +76,7 @@ export interface NodeRuntimeOptions {
   readonly logger: Logger;
 }
 
-export class NodeRuntime {
+export class NodeRuntime implements CheckpointSource {
   readonly members = new Map<GroupId, GroupMember>();
   readonly rpc: PeerRpc;
   private timer: NodeJS.Timeout | undefined;
@@ -77,7 +89,9 @@ export class NodeRuntime {
   /** Checkpoints taken, waiting to become the group's snapshot between Ready cycles. */
   private readonly checkpointsTaken: { groupId: GroupId; index: number; directory: string }[] = [];
   /** Each group's current snapshot checkpoint, kept for followers that need it. */
-  readonly snapshots = new Map<GroupId, { index: number; directory: string }>();
+  private readonly snapshots = new Map<GroupId, { index: number; directory: string }>();
+  /** The checkpoint before the current one, kept while followers may still be fetching it. */
+  private readonly previousSnapshots = new Map<GroupId, { index: number; directory: string }>();
 
   private constructor(
     private readonly options: NodeRuntimeOptions,
@@ -100,6 +114,9 @@ export class NodeRuntime {
       logger.warn({ torn: storage.recovery.torn }, "raft log: dropped a torn tail left by a crash");
     }
     const runtime = new NodeRuntime(options, storage, undefined, logger);
+    // Checkpoints of an earlier run are stale: this run takes its own.
+    await removeTreeOfTrees(options.fs, runtime.snapshotsDirectory);
+    serveSnapshots(runtime.rpc, options.fs, runtime);
     const blockCache = new BlockCache(options.cacheBytes);
     for (const [groupId, voters] of options.groups) {
       const memberOptions: GroupMemberOptions = {
@@ -139,10 +156,20 @@ export class NodeRuntime {
       // A group with this node as its only voter elects it at once.
       const voters = options.groups.get(member.groupId) ?? [];
       if (voters.length === 1 && voters[0] === options.nodeId) member.raw.campaign();
+      // A compacted log needs a snapshot for followers behind it.
+      if (member.raw.status().firstIndex > 1) runtime.takeCheckpoint(member);
     }
     runtime.timer = setInterval(() => runtime.tick(), options.limits.tickMs);
     runtime.schedule();
     return runtime;
+  }
+
+  /** The checkpoint a follower asks for: the current one, or the one before it. */
+  checkpointDirectory(groupId: GroupId, index: number): string | undefined {
+    for (const held of [this.snapshots.get(groupId), this.previousSnapshots.get(groupId)]) {
+      if (held?.index === index) return held.directory;
+    }
+    return undefined;
   }
 
   member(groupId: GroupId): GroupMember {
@@ -197,6 +224,7 @@ export class NodeRuntime {
           if (!member.raw.hasReady()) continue;
           const ready = member.raw.ready();
           batch.push({ member, ready });
+          if (ready.snapshot !== undefined) await this.install(member, ready.snapshot);
           if (
             ready.snapshot !== undefined ||
             ready.entries.length > 0 ||
@@ -254,15 +282,19 @@ export class NodeRuntime {
    * which the log is cut.
    */
   private flushed(member: GroupMember): void {
-    const groupId = member.groupId;
-    this.lastFlushAt.set(groupId, Date.now());
+    this.lastFlushAt.set(member.groupId, Date.now());
     const first = member.raw.status().firstIndex;
     if (member.flushedAppliedIndex - first < this.options.limits.compactEntriesMin) return;
+    this.takeCheckpoint(member);
+  }
+
+  private takeCheckpoint(member: GroupMember): void {
+    const groupId = member.groupId;
     if (this.checkpointing.has(groupId) || this.failure !== undefined) return;
     this.checkpointing.add(groupId);
     const directory = joinPath(
       this.snapshotsDirectory,
-      `${groupId}-${member.flushedAppliedIndex}-${Date.now()}`,
+      `${groupId}-${Date.now()}-${++this.checkpointSequence}`,
     );
     member.engine
       .checkpoint(directory)
@@ -275,6 +307,45 @@ export class NodeRuntime {
       )
       .finally(() => this.checkpointing.delete(groupId));
   }
+
+  /**
+   * A snapshot from the leader: fetch its files, replace the group's data
+   * with them, and keep a checkpoint of them to serve in turn.
+   */
+  private async install(member: GroupMember, snapshot: Snapshot): Promise<void> {
+    const descriptor = decodeDescriptor(snapshot.data);
+    const from = member.leaderId;
+    this.logger.info(
+      { group: member.groupId, index: snapshot.meta.index, from },
+      "installing a snapshot",
+    );
+    await member.installSnapshot(snapshot, (staging) =>
+      fetchSnapshot(this.rpc, this.options.fs, from, descriptor, staging),
+    );
+    const directory = joinPath(
+      this.snapshotsDirectory,
+      `${member.groupId}-${Date.now()}-${++this.checkpointSequence}`,
+    );
+    const { appliedIndex } = await member.engine.checkpoint(directory);
+    await this.retireSnapshot(member.groupId, { index: appliedIndex, directory });
+    this.snapshotsInstalled++;
+  }
+
+  /** Makes `next` the group's served checkpoint; the one before it stays, older ones go. */
+  private async retireSnapshot(
+    groupId: GroupId,
+    next: { index: number; directory: string },
+  ): Promise<void> {
+    const older = this.previousSnapshots.get(groupId);
+    const previous = this.snapshots.get(groupId);
+    if (previous !== undefined) this.previousSnapshots.set(groupId, previous);
+    this.snapshots.set(groupId, next);
+    if (older !== undefined) await removeTree(this.options.fs, older.directory);
+  }
+
+  private checkpointSequence = 0;
+  /** Snapshots installed from leaders since the node started. */
+  snapshotsInstalled = 0;
 
   private get snapshotsDirectory(): string {
     return joinPath(this.options.dataDir, "snapshots");
@@ -303,11 +374,8 @@ export class NodeRuntime {
       const member = this.member(groupId);
       const cut = index - this.options.limits.logTailEntries;
       const term = member.raw.raft.log.term(cut);
-      member.raw.createSnapshot(index, snapshotDescriptor(groupId, index));
-      const previous = this.snapshots.get(groupId);
-      this.snapshots.set(groupId, { index, directory });
-      if (previous !== undefined)
-        await removeCheckpoint(this.options.fs, previous.directory, this.logger);
+      member.raw.createSnapshot(index, encodeDescriptor({ groupId, index }));
+      await this.retireSnapshot(groupId, { index, directory });
       if (term === undefined || cut <= member.raw.status().firstIndex) continue;
       member.raw.compact(cut);
       await this.storage.compact(groupId, cut, term);
@@ -316,24 +384,8 @@ export class NodeRuntime {
   }
 }
 
-/** Deletes a checkpoint no follower can be sent any more. */
-async function removeCheckpoint(fs: FileSystem, directory: string, logger: Logger): Promise<void> {
-  try {
-    for (const name of await fs.list(directory)) await fs.remove(joinPath(directory, name));
-    await fs.removeDirectory(directory);
-  } catch (error) {
-    logger.warn({ directory, err: error }, "could not remove an old checkpoint");
-  }
-}
-
-/**
- * What a follower behind the log receives in place of entries: which
- * checkpoint to fetch. The files themselves travel by request.
- */
-function snapshotDescriptor(groupId: GroupId, index: number): Uint8Array {
-  const bytes = Buffer.alloc(13);
-  bytes[0] = 1;
-  bytes.writeUInt32LE(groupId, 1);
-  bytes.writeBigUInt64LE(BigInt(index), 5);
-  return bytes;
+/** Removes every checkpoint directory under `root`. */
+async function removeTreeOfTrees(fs: FileSystem, root: string): Promise<void> {
+  if (!(await fs.exists(root))) return;
+  for (const name of await fs.list(root)) await removeTree(fs, joinPath(root, name));
 }

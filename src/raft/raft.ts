@@ -873,7 +873,12 @@ export class Raft {
 
   private startSnapshot(to: NodeId, progress: Progress): void {
     const snapshot = this.latestSnapshot;
-    assert(snapshot !== undefined, "raft: follower behind a compacted log and no snapshot");
+    if (snapshot === undefined) {
+      // The owner compacted the log before this run recorded a snapshot (a
+      // restart): it takes one soon; the follower is probed again until then.
+      this.info(`has no snapshot yet for ${to}, behind the compacted log`);
+      return;
+    }
     this.info(`sends snapshot ${snapshot.meta.index}/${snapshot.meta.term} to ${to}`);
     progress.becomeSnapshot(snapshot.meta.index);
     this.sendSnapshotChunk(to, progress);

@@ -11,6 +11,7 @@ import type { ReadMode } from "../../src/cluster/replicated-store.js";
 import { defaultSettings } from "../../src/server/settings.js";
 import { systemClock } from "../../src/store/clock.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { freePort } from "./memcached-process.js";
 
 export interface TestNodeOptions {
   readonly dataDir?: string;
@@ -56,6 +57,81 @@ export async function startDurableNode(options: TestNodeOptions = {}): Promise<T
     stop: async () => {
       await node.stop();
       if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface InProcessCluster {
+  readonly config: ClusterConfig;
+  /** The running nodes by index; undefined while stopped. */
+  readonly nodes: (RunningNode | undefined)[];
+  /** A node's client address. */
+  client(index: number): { readonly host: string; readonly port: number };
+  stop(index: number): Promise<void>;
+  restart(index: number): Promise<void>;
+  stopAll(): Promise<void>;
+}
+
+/**
+ * Nodes of one cluster in this process, each on its own loopback address
+ * (127.0.0.1, .2, …), with free ports and temporary data directories.
+ */
+export async function startInProcessCluster(
+  count: number,
+  options: TestNodeOptions = {},
+): Promise<InProcessCluster> {
+  const root = mkdtempSync(join(tmpdir(), "memraft-cluster-"));
+  const nodesConfig: NodeConfig[] = [];
+  for (let i = 0; i < count; i++) {
+    const host = `127.0.0.${i + 1}`;
+    nodesConfig.push({
+      id: `n${i + 1}`,
+      client: { host, port: await freePort(host) },
+      peer: { host, port: await freePort(host) },
+      dataDir: join(root, `n${i + 1}`),
+      weight: 1,
+      draining: false,
+    });
+  }
+  const config: ClusterConfig = {
+    name: "test",
+    groups: 1,
+    replicationFactor: count,
+    nodes: nodesConfig,
+  };
+  const start = (index: number) =>
+    startNode({
+      settings: {
+        ...defaultSettings,
+        host: nodesConfig[index]!.client.host,
+        port: nodesConfig[index]!.client.port,
+      },
+      cluster: config,
+      self: nodesConfig[index]!,
+      readMode: options.readMode ?? "linearizable",
+      clock: systemClock,
+      logger: silentLogger,
+      memraftVersion: "test",
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.memtableBytes ? { memtableBytes: options.memtableBytes } : {}),
+    });
+  const nodes: (RunningNode | undefined)[] = await Promise.all(
+    nodesConfig.map((_node, index) => start(index)),
+  );
+  return {
+    config,
+    nodes,
+    client: (index) => nodesConfig[index]!.client,
+    stop: async (index) => {
+      await nodes[index]?.stop();
+      nodes[index] = undefined;
+    },
+    restart: async (index) => {
+      nodes[index] = await start(index);
+    },
+    stopAll: async () => {
+      await Promise.all(nodes.map((node) => node?.stop()));
+      rmSync(root, { recursive: true, force: true });
     },
   };
 }
