@@ -7,13 +7,6 @@ import { WriteBatch } from "../lsm/write-batch.js";
 import type { ItemTable, TableChange } from "../store/state-machine.js";
 import { MemraftError } from "../util/errors.js";
 
-/**
- * An entry that changes nothing still moves the applied index, so that the
- * log behind it can be truncated once a flush covers it: it writes this
- * reserved key (longer than any memcached key can be).
- */
-const appliedMarkerKey = `${"\u0000".repeat(251)}applied`;
-
 export class LsmItemTable implements ItemTable {
   constructor(private readonly engine: LsmEngine) {}
 
@@ -34,7 +27,6 @@ export class LsmItemTable implements ItemTable {
       if (value === undefined) batch.delete(key);
       else batch.put(key, value);
     }
-    if (changes.length === 0) batch.put(appliedMarkerKey, indexBytes(appliedIndex));
     for (;;) {
       try {
         await this.engine.write(batch);
@@ -45,10 +37,4 @@ export class LsmItemTable implements ItemTable {
       }
     }
   }
-}
-
-function indexBytes(index: number): Buffer {
-  const bytes = Buffer.alloc(8);
-  bytes.writeBigUInt64LE(BigInt(index));
-  return bytes;
 }

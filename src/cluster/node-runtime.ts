@@ -49,6 +49,8 @@ export interface RuntimeLimits {
   readonly logTailEntries: number;
   /** A member with unflushed entries this long is made to flush, so the log can be cleaned. */
   readonly idleFlushMs: number;
+  /** How often a leader compares its state hash with its followers'. */
+  readonly hashCheckMs: number;
 }
 
 export const defaultRuntimeLimits: RuntimeLimits = {
@@ -58,7 +60,11 @@ export const defaultRuntimeLimits: RuntimeLimits = {
   compactEntriesMin: 20_000,
   logTailEntries: 5_000,
   idleFlushMs: 30_000,
+  hashCheckMs: 10_000,
 };
+
+/** Peer request: a member's latest (applied index, state hash). */
+const stateHashMethod = 5;
 
 export interface NodeRuntimeOptions {
   readonly nodeId: NodeId;
@@ -159,7 +165,25 @@ export class NodeRuntime implements CheckpointSource {
       // A compacted log needs a snapshot for followers behind it.
       if (member.raw.status().firstIndex > 1) runtime.takeCheckpoint(member);
     }
+    runtime.rpc.handle(stateHashMethod, async (_from, body) => {
+      const { index, hash } = runtime.member(body.readUInt32LE(0)).machine.latestHash;
+      const reply = Buffer.alloc(16);
+      reply.writeBigUInt64LE(BigInt(index), 0);
+      reply.writeBigUInt64LE(hash, 8);
+      return reply;
+    });
     runtime.timer = setInterval(() => runtime.tick(), options.limits.tickMs);
+    // The first comparison soon after start, then periodically.
+    const firstCheck = setTimeout(
+      () => void runtime.checkStateHashes(),
+      20 * options.limits.electionTicks * options.limits.tickMs,
+    );
+    firstCheck.unref();
+    runtime.hashTimer = setInterval(
+      () => void runtime.checkStateHashes(),
+      options.limits.hashCheckMs,
+    );
+    runtime.hashTimer.unref();
     runtime.schedule();
     return runtime;
   }
@@ -195,11 +219,57 @@ export class NodeRuntime implements CheckpointSource {
   /** Stops ticking and the network, then closes every member and the log. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.hashTimer);
     this.rpc.close();
     await this.transport?.close();
     while (this.processing) await new Promise((resolve) => setImmediate(resolve));
     for (const member of this.members.values()) await member.close();
     await this.storage.close();
+  }
+
+  /**
+   * For each group this node leads: asks each follower for its latest state
+   * hash and compares it with this node's at the same index. Replicas at the
+   * same applied index must hold the same state; a difference means a bug or
+   * corruption, and is logged as an error and counted.
+   */
+  async checkStateHashes(): Promise<void> {
+    for (const member of this.members.values()) {
+      if (!member.isLeader) continue;
+      const body = Buffer.alloc(4);
+      body.writeUInt32LE(member.groupId);
+      for (const follower of member.raw.status().conf.voters) {
+        if (follower === this.options.nodeId) continue;
+        let reply: Buffer;
+        try {
+          reply = await this.rpc.call(follower, stateHashMethod, body, 2000);
+        } catch (error) {
+          // A follower that is down is the failure detector's business, not this check's.
+          this.logger.debug(
+            { group: member.groupId, follower, err: error },
+            "state hash check skipped",
+          );
+          continue;
+        }
+        const index = Number(reply.readBigUInt64LE(0));
+        const theirs = reply.readBigUInt64LE(8);
+        const ours = member.machine.hashAt(index);
+        if (ours === undefined) continue;
+        this.stateHashChecks++;
+        if (ours === theirs) continue;
+        this.stateHashMismatches++;
+        this.logger.error(
+          {
+            group: member.groupId,
+            follower,
+            index,
+            ours: ours.toString(16),
+            theirs: theirs.toString(16),
+          },
+          "state hash mismatch: a replica diverged",
+        );
+      }
+    }
   }
 
   private tick(): void {
@@ -346,6 +416,10 @@ export class NodeRuntime implements CheckpointSource {
   private checkpointSequence = 0;
   /** Snapshots installed from leaders since the node started. */
   snapshotsInstalled = 0;
+  /** Followers' state hashes compared with this leader's, and how many differed. */
+  stateHashChecks = 0;
+  stateHashMismatches = 0;
+  private hashTimer: NodeJS.Timeout | undefined;
 
   private get snapshotsDirectory(): string {
     return joinPath(this.options.dataDir, "snapshots");

@@ -14,6 +14,7 @@
 //
 // REQUIRES: apply() calls are made one at a time, in log order.
 
+import farmhash from "farmhash";
 import { assert } from "../util/assert.js";
 import { MemraftError } from "../util/errors.js";
 import { decodeStoreEntry, type StoreCommand } from "./entry-codec.js";
@@ -63,7 +64,16 @@ interface MachineState {
   readonly flush: FlushState;
   /** The latest "now" applied, unix seconds: apply never goes back in time. */
   readonly clockSeconds: number;
+  /**
+   * A chain hash of every change applied, up to entry `hashIndex`: replicas
+   * that applied the same entries the same way have the same hash there.
+   */
+  readonly hash: bigint;
+  readonly hashIndex: number;
 }
+
+/** Recent (index, hash) pairs kept for comparing with other replicas. */
+const recentHashesMax = 4096;
 
 /** The outcome of applying one entry, for the client that proposed it. */
 export type ApplyOutcome =
@@ -83,8 +93,9 @@ export interface StateMachineOptions {
 const casIndexBits = 48n;
 
 export class StoreStateMachine {
-  private state: MachineState = { flush: noFlush, clockSeconds: 0 };
+  private state: MachineState = { flush: noFlush, clockSeconds: 0, hash: 0n, hashIndex: 0 };
   private lastApplied = 0;
+  private readonly recentHashes = new Map<number, bigint>();
 
   private constructor(
     private readonly table: ItemTable,
@@ -109,19 +120,37 @@ export class StoreStateMachine {
     return (BigInt(this.options.casGeneration) << casIndexBits) | BigInt(index);
   }
 
-  /** Applies the entry at `index`; entries without a payload (no-ops) change nothing. */
+  /** Applies the entry at `index`; entries without a payload (no-ops) change only the hash. */
   async apply(index: number, payload: Uint8Array): Promise<ApplyOutcome | undefined> {
     assert(index > this.lastApplied, () => `apply ${index} after ${this.lastApplied}`);
     this.lastApplied = index;
-    if (payload.length === 0) {
-      await this.table.write(index, []);
-      return undefined;
-    }
+    const changes: TableChange[] = [];
+    const outcome =
+      payload.length === 0 ? undefined : await this.applyPayload(index, payload, changes);
+    this.recordHash(index, changes);
+    await this.table.write(index, changes);
+    return outcome;
+  }
+
+  /** The state hash after entry `index`, if it is recent enough to be remembered. */
+  hashAt(index: number): bigint | undefined {
+    return this.recentHashes.get(index);
+  }
+
+  /** The state hash after the last applied entry. */
+  get latestHash(): { readonly index: number; readonly hash: bigint } {
+    return { index: this.state.hashIndex, hash: this.state.hash };
+  }
+
+  private async applyPayload(
+    index: number,
+    payload: Uint8Array,
+    changes: TableChange[],
+  ): Promise<ApplyOutcome> {
     const entry = decodeStoreEntry(
       Buffer.from(payload.buffer, payload.byteOffset, payload.length),
       `entry ${index}`,
     );
-    const changes: TableChange[] = [];
     const nowSeconds = Math.floor(entry.timestampMs / 1000);
     if (nowSeconds > this.state.clockSeconds)
       this.setState({ ...this.state, clockSeconds: nowSeconds }, changes);
@@ -131,9 +160,30 @@ export class StoreStateMachine {
       itemSizeMaxBytes: this.options.itemSizeMaxBytes,
     };
     this.activateDueFlush(context, changes);
-    const outcome = await this.applyCommand(entry.command, context, changes);
-    await this.table.write(index, changes);
-    return outcome;
+    return this.applyCommand(entry.command, context, changes);
+  }
+
+  /** Folds the entry's changes into the chain hash, and writes the state record with it. */
+  private recordHash(index: number, changes: TableChange[]): void {
+    const parts: Buffer[] = [];
+    const head = Buffer.allocUnsafe(16);
+    head.writeBigUInt64LE(this.state.hash, 0);
+    head.writeBigUInt64LE(BigInt(index), 8);
+    parts.push(head);
+    for (const { key, value } of changes) {
+      if (key === stateKey) continue;
+      const lengths = Buffer.allocUnsafe(8);
+      lengths.writeUInt32LE(key.length, 0);
+      lengths.writeInt32LE(value === undefined ? -1 : value.length, 4);
+      parts.push(lengths, Buffer.from(key, "latin1"));
+      if (value !== undefined) parts.push(value);
+    }
+    const hash = BigInt.asUintN(64, BigInt(farmhash.fingerprint64(Buffer.concat(parts))));
+    this.setState({ ...this.state, hash, hashIndex: index }, changes);
+    this.recentHashes.set(index, hash);
+    if (this.recentHashes.size > recentHashesMax) {
+      this.recentHashes.delete(this.recentHashes.keys().next().value!);
+    }
   }
 
   /** A live item as of `nowSeconds`, from the applied state; undefined if absent, expired or flushed. */
@@ -242,7 +292,9 @@ export class StoreStateMachine {
 //   1..8   u64  flush casBelow
 //   9..12  u32  flush deadline, unix seconds (0 = none)
 //   13..16 u32  clock, unix seconds
-const stateBytes = 17;
+//   17..24 u64  state hash
+//   25..32 u64  index of the entry the hash covers
+const stateBytes = 33;
 
 function encodeState(state: MachineState): Buffer {
   const bytes = Buffer.alloc(stateBytes);
@@ -250,6 +302,8 @@ function encodeState(state: MachineState): Buffer {
   bytes.writeBigUInt64LE(state.flush.casBelow, 1);
   bytes.writeUInt32LE(state.flush.deadline, 9);
   bytes.writeUInt32LE(state.clockSeconds, 13);
+  bytes.writeBigUInt64LE(state.hash, 17);
+  bytes.writeBigUInt64LE(BigInt(state.hashIndex), 25);
   return bytes;
 }
 
@@ -263,5 +317,7 @@ function decodeState(bytes: Buffer): MachineState {
   return {
     flush: { casBelow: bytes.readBigUInt64LE(1), deadline: bytes.readUInt32LE(9) },
     clockSeconds: bytes.readUInt32LE(13),
+    hash: bytes.readBigUInt64LE(17),
+    hashIndex: Number(bytes.readBigUInt64LE(25)),
   };
 }

@@ -273,11 +273,69 @@ function describe(
   }
 }
 
-test("entries without a payload change nothing but advance the applied index", async (t) => {
+test("entries without a payload change no item but move the applied index and the hash", async (t) => {
   const table = new MapTable();
   const machine = await StoreStateMachine.open(table, { itemSizeMaxBytes: 1024, casGeneration: 0 });
   t.is(await machine.apply(1, new Uint8Array()), undefined);
-  t.is(table.entries.size, 0);
+  t.deepEqual(
+    [...table.entries.keys()].filter((key) => key.length <= 250),
+    [],
+  );
+  t.is(table.appliedIndex, 1);
+  t.is(machine.latestHash.index, 1);
+});
+
+test("replicas that apply the same entries have the same state hash at every index", async (t) => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 30 }), async (commands) => {
+      const entries = commands.map((c, i) =>
+        encodeStoreEntry({ timestampMs: 1_800_000_000_000 + i * 400, command: c }),
+      );
+      const first = await StoreStateMachine.open(new MapTable(), {
+        itemSizeMaxBytes: 1024,
+        casGeneration: 0,
+      });
+      const second = await StoreStateMachine.open(new MapTable(), {
+        itemSizeMaxBytes: 1024,
+        casGeneration: 0,
+      });
+      for (const [i, payload] of entries.entries()) {
+        await first.apply(i + 1, payload);
+        await second.apply(i + 1, payload);
+        t.is(first.hashAt(i + 1), second.hashAt(i + 1));
+      }
+    }),
+    { numRuns: runs(100) },
+  );
+});
+
+test("a replica that applied a different change has a different state hash", async (t) => {
+  const at = (value: string) =>
+    encodeStoreEntry({
+      timestampMs: 1_800_000_000_000,
+      command: {
+        kind: "store",
+        request: {
+          mode: "set",
+          key: "k",
+          value: Buffer.from(value),
+          flags: 0,
+          exptime: 0,
+          cas: 0n,
+        },
+      },
+    });
+  const first = await StoreStateMachine.open(new MapTable(), {
+    itemSizeMaxBytes: 1024,
+    casGeneration: 0,
+  });
+  const second = await StoreStateMachine.open(new MapTable(), {
+    itemSizeMaxBytes: 1024,
+    casGeneration: 0,
+  });
+  await first.apply(1, at("a"));
+  await second.apply(1, at("b"));
+  t.not(first.hashAt(1), second.hashAt(1));
 });
 
 test("a reopened state machine keeps the flush watermark", async (t) => {
@@ -345,6 +403,7 @@ test("a machine reopened from a flushed table and replaying the rest reaches the
         });
         for (let i = cut; i < encoded.length; i++) await reopened.apply(i + 1, encoded[i]!);
         t.deepEqual(new Map([...copy.entries].sort()), new Map([...continuous.entries].sort()));
+        t.deepEqual(reopened.latestHash, machine.latestHash);
       },
     ),
     { numRuns: runs(200) },
