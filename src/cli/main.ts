@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { MemraftError } from "../util/errors.js";
 import { memraftVersion } from "../util/version.js";
+import { type LocalOptions, local } from "./local.js";
 import { increaseVerbosity, parsePort, parsePositiveInteger, parseSize } from "./options.js";
 import { type StartOptions, start } from "./start.js";
 
@@ -50,6 +51,22 @@ export function buildProgram(): Command {
     )
     .action(async (options: StartOptions) => {
       await start(options);
+    });
+
+  program
+    .command("local")
+    .description("Start a cluster on this machine for trying things out (Ctrl-C stops it).")
+    .option("--nodes <n>", "number of nodes", parsePositiveInteger, 3)
+    .option("-p, --port <port>", "first client port; the others follow", parsePort, 11211)
+    .option("--data-dir <path>", "where the nodes keep their data", "./data/local")
+    .option("-v, --verbose", "more logging (-v debug, -vv trace)", increaseVerbosity, 0)
+    .addOption(
+      new Option("--read-mode <mode>", "linearizable (default), lease, or stale")
+        .choices(["linearizable", "lease", "stale"])
+        .default("linearizable"),
+    )
+    .action(async (options: LocalOptions) => {
+      await local(options);
     });
 
   return program;
