@@ -196,8 +196,9 @@ export class ReplicatedStore implements Store {
   }
 
   async peek(key: string): Promise<ItemDetails | undefined> {
-    const member = this.runtime.member(this.options.groupOf(key));
-    const item = await member.read(key, this.nowSeconds());
+    // Through the read path like get: on a follower, its own state may not
+    // yet hold the client's last write.
+    const item = await this.read(key);
     return item === undefined ? undefined : details(key, item, this.accessOf(key, item));
   }
 
