@@ -186,14 +186,15 @@ export class GroupMember {
   /** Resolves once a linearizable read may be served from the applied state (ReadIndex). */
   readBarrier(): Promise<void> {
     const context = this.nextReadContext++;
+    let index: number | undefined;
     try {
-      this.raw.readIndex(context);
+      index = this.raw.readIndexNow(context);
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise((resolve, reject) =>
-      this.reads.set(context, { index: undefined, resolve, reject }),
-    );
+    // Confirmed at once (one voter, or a lease) and already applied: no round trip.
+    if (index !== undefined && index <= this.applied) return Promise.resolve();
+    return new Promise((resolve, reject) => this.reads.set(context, { index, resolve, reject }));
   }
 
   read(key: string, nowSeconds: number): Promise<ItemRecord | undefined> {

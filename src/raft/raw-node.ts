@@ -110,6 +110,21 @@ export class RawNode {
     this.raft.readIndex(context);
   }
 
+  /**
+   * A read that needs no confirmation round (a single voter, or a valid
+   * lease) is confirmed at once: returns its read index, and no ReadState
+   * for it comes in a Ready. Otherwise returns undefined and the ReadState
+   * comes later, as with readIndex().
+   */
+  readIndexNow(context: number): number | undefined {
+    const raft = this.raft;
+    raft.readIndex(context);
+    const at = raft.readStates.findIndex((state) => state.context === context);
+    if (at === -1) return undefined;
+    const [state] = raft.readStates.splice(at, 1);
+    return state!.index;
+  }
+
   transferLeadership(target: NodeId): void {
     this.raft.transferLeadership(target);
   }
