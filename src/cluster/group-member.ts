@@ -71,6 +71,8 @@ interface ProposalWaiter {
 interface ReadWaiter {
   /** Set once the leader confirmed it: serve when applied reaches it. */
   index: number | undefined;
+  /** The leader's first entry of its term when the read started. */
+  readonly termStart: number;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
 }
@@ -184,17 +186,28 @@ export class GroupMember {
   }
 
   /** Resolves once a linearizable read may be served from the applied state (ReadIndex). */
+  /**
+   * Resolves once a linearizable read may be served from the applied state.
+   * The leader first confirms it still leads (ReadIndex; at once with one
+   * voter or a lease). It then need not wait for the whole read index to be
+   * applied: every write a client was told about is applied on the leader
+   * that answered it, so the applied state answers correctly as soon as it
+   * covers this leader's first entry (everything earlier leaders answered).
+   */
   readBarrier(): Promise<void> {
     const context = this.nextReadContext++;
-    let index: number | undefined;
+    let confirmed: number | undefined;
     try {
-      index = this.raw.readIndexNow(context);
+      confirmed = this.raw.readIndexNow(context);
     } catch (error) {
       return Promise.reject(error);
     }
-    // Confirmed at once (one voter, or a lease) and already applied: no round trip.
+    const termStart = this.raw.termStartIndex();
+    const index = confirmed === undefined ? undefined : Math.min(confirmed, termStart);
     if (index !== undefined && index <= this.applied) return Promise.resolve();
-    return new Promise((resolve, reject) => this.reads.set(context, { index, resolve, reject }));
+    return new Promise((resolve, reject) =>
+      this.reads.set(context, { index, termStart, resolve, reject }),
+    );
   }
 
   read(key: string, nowSeconds: number): Promise<ItemRecord | undefined> {
@@ -220,7 +233,7 @@ export class GroupMember {
   confirmReads(readStates: readonly ReadState[]): void {
     for (const { index, context } of readStates) {
       const waiter = this.reads.get(context);
-      if (waiter !== undefined) waiter.index = index;
+      if (waiter !== undefined) waiter.index = Math.min(index, waiter.termStart);
     }
     this.serveReads();
   }

@@ -86,6 +86,8 @@ export class Raft {
   /** Messages to send once this node's state is durable (see raw-node.ts). */
   outbox: Message[] = [];
   readStates: ReadState[] = [];
+  /** As leader: the index of the no-op that opened this term. */
+  termStartIndex = 0;
   /** A received snapshot the owner must install. */
   pendingSnapshot: Snapshot | undefined;
   /** The snapshot this node sends to followers behind its log. */
@@ -479,6 +481,7 @@ export class Raft {
     // Entries of earlier terms commit only through one of this term (§5.4.2);
     // the no-op also lets ReadIndex and conf changes start.
     this.pendingConfIndex = this.log.lastIndex() + 1;
+    this.termStartIndex = this.pendingConfIndex;
     this.log.append({
       index: this.log.lastIndex() + 1,
       term: this.term,

@@ -111,6 +111,16 @@ export class RawNode {
   }
 
   /**
+   * The index of this leader's first entry in its term (its no-op), or 0
+   * when not leading. Every entry before it was committed by an earlier
+   * leader, and every entry a client was told about is applied up to here
+   * once the applied index reaches it.
+   */
+  termStartIndex(): number {
+    return this.raft.role === "leader" ? this.raft.termStartIndex : 0;
+  }
+
+  /**
    * A read that needs no confirmation round (a single voter, or a valid
    * lease) is confirmed at once: returns its read index, and no ReadState
    * for it comes in a Ready. Otherwise returns undefined and the ReadState
