@@ -1,0 +1,97 @@
+// Drives memcached-protocol servers with libmemcached's memcaslap and reads
+// its figures: ops/s, average latency, and p50/p99 from its log2 histogram.
+
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export const durationSeconds = Number(process.env.BENCH_SECONDS ?? 20);
+export const connections = 64;
+export const loadThreads = 2;
+
+export interface LoadMix {
+  readonly name: string;
+  /** Share of sets; the rest are gets. */
+  readonly setShare: number;
+}
+
+export interface LoadResult {
+  readonly opsPerSecond: number;
+  readonly averageMicros: number;
+  readonly p50Micros: number;
+  readonly p99Micros: number;
+}
+
+export const readMostly: LoadMix = { name: "90% get / 10% set", setShare: 0.1 };
+
+/** memcaslap's configuration: 16-byte keys, 100-byte values, then the get/set mix. */
+function writeLoadConfig(mix: LoadMix): string {
+  const path = join(tmpdir(), `memraft-bench-memcaslap-${mix.setShare}.cfg`);
+  const gets = 1 - mix.setShare;
+  writeFileSync(path, `key\n16 16 1\nvalue\n100 100 1\ncmd\n0 ${mix.setShare}\n1 ${gets}\n`);
+  return path;
+}
+
+/**
+ * Percentiles from memcaslap's log2 histogram of the whole run: row
+ * `N: a b c d` counts latencies up to 2^N, 2^(N+1), 2^(N+2), 2^(N+3) µs,
+ * each above the bucket before it. A percentile is reported as the upper
+ * bound of its bucket.
+ */
+function percentileFromLog2(output: string, fraction: number): number {
+  const total = output.slice(output.lastIndexOf("Total Statistics ("));
+  const buckets: [number, number][] = [];
+  for (const match of total.matchAll(/^\s+(\d+):((?:\s+\d+)+)$/gm)) {
+    const base = Number(match[1]);
+    match[2]!
+      .trim()
+      .split(/\s+/)
+      .forEach((count, offset) => {
+        buckets.push([2 ** (base + offset), Number(count)]);
+      });
+  }
+  const count = buckets.reduce((sum, [, n]) => sum + n, 0);
+  let seen = 0;
+  for (const [upper, n] of buckets) {
+    seen += n;
+    if (seen >= fraction * count) return upper;
+  }
+  return Number.NaN;
+}
+
+/** Runs memcaslap against `servers` (host:port each) for the configured duration. */
+export async function drive(servers: readonly string[], mix: LoadMix): Promise<LoadResult> {
+  const { stdout } = await run(
+    "memcaslap",
+    [
+      "-s",
+      servers.join(","),
+      "-F",
+      writeLoadConfig(mix),
+      "-T",
+      String(Math.max(loadThreads, servers.length)),
+      "-c",
+      String(connections),
+      "-t",
+      `${durationSeconds}s`,
+      "-S",
+      `${durationSeconds}s`,
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  const tps = /Run time: [\d.]+s Ops: \d+ TPS: (\d+)/.exec(stdout);
+  const average = /Total Statistics \(\d+ events\)\s+Min:\s+\d+\s+Max:\s+\d+\s+Avg:\s+(\d+)/.exec(
+    stdout,
+  );
+  if (tps === null || average === null) throw new Error(`unexpected memcaslap output:\n${stdout}`);
+  return {
+    opsPerSecond: Number(tps[1]),
+    averageMicros: Number(average[1]),
+    p50Micros: percentileFromLog2(stdout, 0.5),
+    p99Micros: percentileFromLog2(stdout, 0.99),
+  };
+}
