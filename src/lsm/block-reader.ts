@@ -117,6 +117,92 @@ export class Block {
   }
 
   /**
+   * Looks for exactly `key` (a latin1 string): the point-lookup path. Scans
+   * the run of the right restart point without rebuilding keys: it tracks
+   * how many leading bytes of `key` the current entry matches, and each
+   * entry's shared-prefix length tells how the next compares. Returns true
+   * and fills `found` when the key is in the block.
+   */
+  findKey(key: string): boolean {
+    const data = this.data;
+    const limit = this.restartsOffset;
+    let low = 0;
+    let high = this.restartCount - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      this.restartKeyBounds(middle);
+      if (compareToString(data, restartKey.start, restartKey.end, key, 0) <= 0) low = middle;
+      else high = middle - 1;
+    }
+    // matched: leading bytes of `key` equal to the current entry's key, whose key is < key so far.
+    let matched = 0;
+    let at = this.restart(low);
+    let first = true;
+    while (at < limit) {
+      const start = at;
+      at = readVarint(data, at, limit);
+      const shared = decoded.value;
+      if (at >= 0) at = readVarint(data, at, limit);
+      const unshared = decoded.value;
+      if (at >= 0) at = readVarint(data, at, limit);
+      const valueField = decoded.value;
+      if (at < 0 || at + unshared > limit)
+        throw new FormatDefect(start, "entry runs past the block");
+      const kind = valueField % 2;
+      const valueEnd = at + unshared + (valueField - kind) / 2;
+      if (valueEnd > limit) throw new FormatDefect(start, "entry runs past the block");
+      if (first || shared === matched) {
+        // The entry's key continues exactly where the match stands: compare the rest.
+        let i = 0;
+        while (
+          i < unshared &&
+          matched + i < key.length &&
+          data[at + i] === key.charCodeAt(matched + i)
+        )
+          i++;
+        if (i === unshared && matched + i === key.length) {
+          found.kind = kind as EntryKind;
+          found.valueStart = at + unshared;
+          found.valueEnd = valueEnd;
+          return true;
+        }
+        // Differs at matched + i: either the entry is past the key (stop) or still before it.
+        if (
+          i === unshared ||
+          (matched + i < key.length && data[at + i]! < key.charCodeAt(matched + i))
+        ) {
+          matched += i;
+        } else {
+          return false;
+        }
+      } else if (shared < matched) {
+        // The entry departs from the previous key, which matched the key, at a byte below matched: it is past the key.
+        return false;
+      }
+      // shared > matched: the entry still differs from the key where its predecessor did, below it; go on.
+      first = false;
+      at = valueEnd;
+    }
+    return false;
+  }
+
+  /** Sets restartKey to the bounds of the full key at restart `i`. */
+  private restartKeyBounds(i: number): void {
+    const data = this.data;
+    const limit = this.restartsOffset;
+    let at = readVarint(data, this.restart(i), limit);
+    if (at < 0 || decoded.value !== 0)
+      throw new FormatDefect(this.restart(i), "restart entry shares a prefix");
+    at = readVarint(data, at, limit);
+    const unshared = decoded.value;
+    at = at < 0 ? -1 : readVarint(data, at, limit);
+    if (at < 0 || at + unshared > limit)
+      throw new FormatDefect(this.restart(i), "restart entry runs past the block");
+    restartKey.start = at;
+    restartKey.end = at + unshared;
+  }
+
+  /**
    * Looks for exactly `target`. Returns true and fills `found` when an entry
    * with that key is in the block.
    */
@@ -145,6 +231,22 @@ export class Block {
     }
     return false;
   }
+}
+
+/** memcmp order of bytes [start, end) and the latin1 string `key`. */
+function compareToString(
+  data: Uint8Array,
+  start: number,
+  end: number,
+  key: string,
+  from: number,
+): number {
+  const length = Math.min(end - start, key.length - from);
+  for (let i = 0; i < length; i++) {
+    const difference = data[start + i]! - key.charCodeAt(from + i);
+    if (difference !== 0) return difference;
+  }
+  return end - start - (key.length - from);
 }
 
 /** Bounds of the key found by Block.compareRestart. */

@@ -29,6 +29,31 @@ export function bloomHash(key: Uint8Array, start: number, end: number): number {
   return h >>> 0;
 }
 
+/** bloomHash of a latin1 key string (keys.ts), without making its bytes. */
+export function bloomHashString(key: string): number {
+  const end = key.length;
+  let h = 0x9747b28c ^ Math.imul(end, 0x5bd1e995);
+  let i = 0;
+  for (; i + 4 <= end; i += 4) {
+    let word =
+      key.charCodeAt(i) |
+      (key.charCodeAt(i + 1) << 8) |
+      (key.charCodeAt(i + 2) << 16) |
+      (key.charCodeAt(i + 3) << 24);
+    word = Math.imul(word, 0x5bd1e995);
+    word ^= word >>> 24;
+    h = Math.imul(h, 0x5bd1e995) ^ Math.imul(word, 0x5bd1e995);
+  }
+  let rest = 0;
+  for (let shift = 0; i < end; i++, shift += 8) rest |= key.charCodeAt(i) << shift;
+  h ^= rest;
+  h = Math.imul(h, 0x5bd1e995);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0x5bd1e995);
+  h ^= h >>> 15;
+  return h >>> 0;
+}
+
 /** Collects key hashes and lays out the filter when the file is finished. */
 export class BloomBuilder {
   private hashes = new Uint32Array(1024);

@@ -30,7 +30,7 @@ import { ConfigError, MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import type { Block } from "./block-reader.js";
 import { found } from "./block-reader.js";
-import { bloomHash } from "./bloom.js";
+import { bloomHashString } from "./bloom.js";
 import { CommitPipeline, type QueuedWrite } from "./commit-pipeline.js";
 import { type CompactionContext, runCompaction } from "./compaction-job.js";
 import {
@@ -39,10 +39,10 @@ import {
   pickCompaction,
   pickManualCompaction,
 } from "./compaction-picker.js";
+import { FormatDefect } from "./corruption-error.js";
 import { EntryKind } from "./entry-kind.js";
 import { type JobExecutor, JobPriority, WorkerExecutor } from "./executor.js";
 import { parseFileName, sstName, walName } from "./file-names.js";
-import { keyBytes } from "./keys.js";
 import { commitQueueBytesMax } from "./limits.js";
 import { LogKind } from "./log-format.js";
 import { LogWriter } from "./log-writer.js";
@@ -57,6 +57,7 @@ import {
   type ScanSource,
   tableSource,
 } from "./scan.js";
+import type { SstReader } from "./sst-reader.js";
 import { TableCache } from "./table-cache.js";
 import { tableOptionsOf, writeTableFile } from "./table-file.js";
 import type { FileMetadata, Version } from "./version.js";
@@ -697,14 +698,13 @@ export class LsmEngine {
 
   private getFromTables(key: string): Promise<Buffer | undefined> {
     const version = this.versions.current;
-    const bytes = keyBytes(key);
-    const hash = bloomHash(bytes, 0, bytes.length);
+    const hash = bloomHashString(key);
     const candidates = candidateFiles(version, key);
     try {
       for (let i = 0; i < candidates.length; i++) {
-        const outcome = this.probeCached(candidates[i]!, bytes, hash);
+        const outcome = this.probeCached(candidates[i]!, key, hash);
         if (outcome === notHere) continue;
-        if (outcome === needsIo) return this.getWithIo(version, candidates, i, bytes, hash);
+        if (outcome === needsIo) return this.getWithIo(version, candidates, i, key, hash);
         return outcome === null ? resolvedMissing : Promise.resolve(outcome);
       }
     } catch (error) {
@@ -716,25 +716,25 @@ export class LsmEngine {
   /** Looks in one file using only what is open and cached. */
   private probeCached(
     file: FileMetadata,
-    bytes: Buffer,
+    key: string,
     hash: number,
   ): Buffer | null | typeof notHere | typeof needsIo {
     const table = this.tableCache.peek(file.number);
     if (table === undefined) return needsIo;
     if (!table.mayContain(hash)) return notHere;
-    const ordinal = table.findBlock(bytes);
+    const ordinal = table.findBlockForKey(key);
     if (ordinal < 0) return notHere;
     const block = table.cachedBlock(ordinal, false);
     if (block === undefined) return needsIo;
     table.countCacheHit();
-    return valueIn(block, bytes);
+    return valueIn(block, key, table, ordinal);
   }
 
   private async getWithIo(
     version: Version,
     candidates: readonly FileMetadata[],
     from: number,
-    bytes: Buffer,
+    key: string,
     hash: number,
   ): Promise<Buffer | undefined> {
     this.versions.ref(version);
@@ -743,10 +743,10 @@ export class LsmEngine {
         const table = await this.tableCache.acquire(candidates[i]!);
         try {
           if (!table.mayContain(hash)) continue;
-          const ordinal = table.findBlock(bytes);
+          const ordinal = table.findBlockForKey(key);
           if (ordinal < 0) continue;
           const block = table.cachedBlock(ordinal) ?? (await table.readBlock(ordinal));
-          const outcome = valueIn(block, bytes);
+          const outcome = valueIn(block, key, table, ordinal);
           if (outcome !== notHere) return outcome ?? undefined;
         } finally {
           table.unpin();
@@ -946,8 +946,23 @@ function candidateFiles(version: Version, key: string): FileMetadata[] {
   return candidates;
 }
 
-function valueIn(block: Block, bytes: Buffer): Buffer | null | typeof notHere {
-  if (!block.find(bytes, 0, bytes.length)) return notHere;
+/** The value of `key` in block `ordinal` of `table`, null for a deletion, notHere when absent. */
+function valueIn(
+  block: Block,
+  key: string,
+  table: SstReader,
+  ordinal: number,
+): Buffer | null | typeof notHere {
+  let present: boolean;
+  try {
+    present = block.findKey(key);
+  } catch (error) {
+    // The block passed its checksum yet does not parse: report it, never guess.
+    throw error instanceof FormatDefect
+      ? error.inFile(table.path, table.blockOffsets[ordinal]!)
+      : error;
+  }
+  if (!present) return notHere;
   if (found.kind === EntryKind.deletion) return null;
   const data = block.data;
   return Buffer.from(

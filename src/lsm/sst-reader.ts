@@ -11,6 +11,7 @@ import { blockTrailerBytes } from "./block-format.js";
 import { Block, decodeHandle, verifyBlock } from "./block-reader.js";
 import { bloomMayContain } from "./bloom.js";
 import { CorruptionError, FormatDefect } from "./corruption-error.js";
+import { keyString } from "./keys.js";
 import { footerBytes, type SstProperties, sstFormatVersion, sstMagic } from "./sst-format.js";
 import { decoded, readFixed32, readFixed64, readVarint } from "./varint.js";
 
@@ -23,6 +24,8 @@ export class SstReader {
   /** Data block handles, by ordinal. */
   readonly blockOffsets: Float64Array;
   readonly blockSizes: Uint32Array;
+  /** The index: block i holds keys <= lastKeys[i] (latin1 strings, compared natively). */
+  private readonly lastKeys: string[];
   /** Reads in progress; the file closes when they end if it was evicted meanwhile. */
   private pins = 0;
   private closeRequested = false;
@@ -42,11 +45,13 @@ export class SstReader {
     const count = index.restartCount;
     this.blockOffsets = new Float64Array(count);
     this.blockSizes = new Uint32Array(count);
+    this.lastKeys = new Array<string>(count);
     const handle = { offset: 0, size: 0 };
     const data = index.data;
     for (let i = 0; i < count; i++) {
       try {
         const value = restartValueStart(index, i);
+        this.lastKeys[i] = keyString(data, value.keyStart, value.start);
         decodeHandle(data, value.start, value.end, handle);
       } catch (error) {
         throw error instanceof FormatDefect
@@ -166,6 +171,19 @@ export class SstReader {
     }
   }
 
+  /** The ordinal of the only block that may hold the latin1 `key`, or -1 (the point-lookup path). */
+  findBlockForKey(key: string): number {
+    const lastKeys = this.lastKeys;
+    let low = 0;
+    let high = lastKeys.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (lastKeys[middle]! < key) low = middle + 1;
+      else high = middle;
+    }
+    return low < lastKeys.length ? low : -1;
+  }
+
   /** A block if the cache has it; `counted` adds the lookup to the cache's hit rate. */
   cachedBlock(ordinal: number, counted = true): Block | undefined {
     return this.cache.get(this.tableId, ordinal, counted);
@@ -239,8 +257,11 @@ export class SstReader {
   }
 }
 
-/** Bounds of the value of index entry `i` (restart interval 1). */
-function restartValueStart(index: Block, i: number): { start: number; end: number } {
+/** Bounds of the key and the value of index entry `i` (restart interval 1). */
+function restartValueStart(
+  index: Block,
+  i: number,
+): { keyStart: number; start: number; end: number } {
   const data = index.data;
   const limit = index.restartsOffset;
   let at = readVarint(data, index.restart(i), limit);
@@ -250,7 +271,7 @@ function restartValueStart(index: Block, i: number): { start: number; end: numbe
   const valueLength = Math.floor(decoded.value / 2);
   if (at < 0 || at + unshared + valueLength > limit)
     throw new FormatDefect(index.restart(i), "index entry runs past the block");
-  return { start: at + unshared, end: at + unshared + valueLength };
+  return { keyStart: at, start: at + unshared, end: at + unshared + valueLength };
 }
 
 function parseFooter(

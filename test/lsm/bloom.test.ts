@@ -1,5 +1,7 @@
 import test from "ava";
-import { BloomBuilder, bloomHash, bloomMayContain } from "../../src/lsm/bloom.js";
+import fc from "fast-check";
+import { BloomBuilder, bloomHash, bloomHashString, bloomMayContain } from "../../src/lsm/bloom.js";
+import { runs } from "../helpers/property.js";
 
 function key(i: number): Buffer {
   return Buffer.from(`user:${i.toString(16).padStart(12, "0")}`);
@@ -33,4 +35,15 @@ test("a bloom filter never rejects a key it holds and rejects about 99% of other
 test("an empty filter holds nothing", (t) => {
   const filter = new BloomBuilder().finish(10);
   t.false(bloomMayContain(filter, bloomHash(Buffer.from("x"), 0, 1)));
+});
+
+test("a key hashes the same from its bytes and from its latin1 string", (t) => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+      const buffer = Buffer.from(bytes);
+      return bloomHash(buffer, 0, buffer.length) === bloomHashString(buffer.toString("latin1"));
+    }),
+    { numRuns: runs(1000) },
+  );
+  t.pass();
 });
