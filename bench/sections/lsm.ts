@@ -44,7 +44,10 @@ class Memraft implements Engine {
   stallWaits = 0;
 
   async open(directory: string, cacheBytes: number | undefined): Promise<void> {
-    this.engine = await LsmEngine.open(directory, cacheBytes === undefined ? {} : { blockCache: cacheBytes });
+    this.engine = await LsmEngine.open(
+      directory,
+      cacheBytes === undefined ? {} : { blockCache: cacheBytes },
+    );
   }
 
   async write(keys: readonly string[], values: readonly Buffer[], sync: boolean): Promise<void> {
@@ -151,13 +154,17 @@ function keyOf(n: number): string {
   return String(n).padStart(16, "0");
 }
 
-function valueOf(n: number): Buffer {
+function valueFor(n: number): Buffer {
   const start = (n * 101) % (valuePool.length - valueBytes);
   return valuePool.subarray(start, start + valueBytes);
 }
 
 /** Runs `count` operations, `concurrency` at a time; returns operations per second. */
-async function drive(count: number, concurrency: number, operation: (i: number) => Promise<void>): Promise<number> {
+async function drive(
+  count: number,
+  concurrency: number,
+  operation: (i: number) => Promise<void>,
+): Promise<number> {
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -168,28 +175,39 @@ async function drive(count: number, concurrency: number, operation: (i: number) 
   return (count * 1000) / (performance.now() - started);
 }
 
-async function fill(engine: Engine, order: Uint32Array, batchSize: number, concurrency: number): Promise<number> {
+async function fill(
+  engine: Engine,
+  order: Uint32Array,
+  batchSize: number,
+  concurrency: number,
+): Promise<number> {
   const batches = Math.ceil(order.length / batchSize);
   const opsPerSecond = await drive(batches, concurrency, (b) => {
     const keys: string[] = [];
     const values: Buffer[] = [];
     for (let i = b * batchSize; i < Math.min(order.length, (b + 1) * batchSize); i++) {
       keys.push(keyOf(order[i]!));
-      values.push(valueOf(order[i]!));
+      values.push(valueFor(order[i]!));
     }
     return engine.write(keys, values, false);
   });
   return opsPerSecond * batchSize;
 }
 
-async function readAll(engine: Engine, order: Uint32Array, count: number, concurrency: number): Promise<number> {
+async function readAll(
+  engine: Engine,
+  order: Uint32Array,
+  count: number,
+  concurrency: number,
+): Promise<number> {
   let missing = 0;
   const opsPerSecond = await drive(count, concurrency, async (i) => {
     const n = order[i % order.length]!;
     const value = await engine.get(keyOf(n));
-    if (value === undefined || !value.equals(valueOf(n))) missing++;
+    if (value === undefined || !value.equals(valueFor(n))) missing++;
   });
-  if (missing > 0) throw new Error(`${engine.name}: ${missing} gets missed or returned a wrong value`);
+  if (missing > 0)
+    throw new Error(`${engine.name}: ${missing} gets missed or returned a wrong value`);
   return opsPerSecond;
 }
 
@@ -206,33 +224,58 @@ function format(value: number): string {
   return Math.round(value).toLocaleString("en-US");
 }
 
-async function measure(engine: Engine, root: string, rows: Map<string, [number, number, number]>): Promise<void> {
+async function measure(
+  engine: Engine,
+  root: string,
+  rows: Map<string, [number, number, number]>,
+): Promise<void> {
   const userBytes = keyCount * (16 + valueBytes);
   const put = (workload: string, opsPerSecond: number, amplification = Number.NaN): void => {
     rows.set(`${engine.name}:${workload}`, [opsPerSecond, amplification, 0]);
-    console.log(`  ${engine.name.padEnd(8)} ${workload.padEnd(52)} ${format(opsPerSecond).padStart(10)} ops/s`);
+    console.log(
+      `  ${engine.name.padEnd(8)} ${workload.padEnd(52)} ${format(opsPerSecond).padStart(10)} ops/s`,
+    );
   };
   const order = permutation(keyCount, 7);
   const reads = permutation(keyCount, 11);
 
   let directory = mkdtempSync(join(root, `${engine.name}-fill1-`));
   await engine.open(directory, undefined);
-  put("fill, batch 1, 64 in flight, no sync", await fill(engine, order, 1, inFlight), engine.writeAmplification(userBytes));
+  put(
+    "fill, batch 1, 64 in flight, no sync",
+    await fill(engine, order, 1, inFlight),
+    engine.writeAmplification(userBytes),
+  );
   await engine.close();
   rmSync(directory, { recursive: true, force: true });
 
   directory = mkdtempSync(join(root, `${engine.name}-fill100-`));
   await engine.open(directory, undefined);
-  put("fill, batch 100, one batch at a time, no sync", await fill(engine, order, 100, 1), engine.writeAmplification(userBytes));
+  put(
+    "fill, batch 100, one batch at a time, no sync",
+    await fill(engine, order, 100, 1),
+    engine.writeAmplification(userBytes),
+  );
   const compactStart = performance.now();
   await engine.compactAll();
-  console.log(`  ${engine.name.padEnd(8)} full compaction took ${format(performance.now() - compactStart)} ms`);
-  put("get after compaction, 8 MiB cache, 64 in flight", await readAll(engine, reads, keyCount, inFlight));
+  console.log(
+    `  ${engine.name.padEnd(8)} full compaction took ${format(performance.now() - compactStart)} ms`,
+  );
+  put(
+    "get after compaction, 8 MiB cache, 64 in flight",
+    await readAll(engine, reads, keyCount, inFlight),
+  );
   await engine.close();
   await engine.open(directory, largeCacheBytes);
   await readAll(engine, order, keyCount, inFlight);
-  put("get after compaction, warm cache, 64 in flight", await readAll(engine, reads, keyCount, inFlight));
-  put("get after compaction, warm cache, one at a time", await readAll(engine, reads, serialGetCount, 1));
+  put(
+    "get after compaction, warm cache, 64 in flight",
+    await readAll(engine, reads, keyCount, inFlight),
+  );
+  put(
+    "get after compaction, warm cache, one at a time",
+    await readAll(engine, reads, serialGetCount, 1),
+  );
   await engine.close();
   rmSync(directory, { recursive: true, force: true });
 
@@ -241,7 +284,9 @@ async function measure(engine: Engine, root: string, rows: Map<string, [number, 
   const syncOrder = order.subarray(0, syncPutCount);
   put(
     "sync put, 64 concurrent writers",
-    await drive(syncOrder.length, inFlight, (i) => engine.write([keyOf(syncOrder[i]!)], [valueOf(syncOrder[i]!)], true)),
+    await drive(syncOrder.length, inFlight, (i) =>
+      engine.write([keyOf(syncOrder[i]!)], [valueFor(syncOrder[i]!)], true),
+    ),
   );
   await engine.close();
   rmSync(directory, { recursive: true, force: true });
@@ -262,7 +307,9 @@ const section: BenchSection = {
       rmSync(root, { recursive: true, force: true });
     }
     const table: Row[] = [];
-    const workloads = [...rows.keys()].filter((key) => key.startsWith("memraft:")).map((key) => key.slice(8));
+    const workloads = [...rows.keys()]
+      .filter((key) => key.startsWith("memraft:"))
+      .map((key) => key.slice(8));
     const targets = new Map([
       ["fill, batch 1, 64 in flight, no sync", 0.5],
       ["fill, batch 100, one batch at a time, no sync", 0.5],
@@ -282,18 +329,27 @@ const section: BenchSection = {
         ...(target === undefined ? {} : { target }),
       });
     }
-    console.log("\n| workload | memraft ops/s | LevelDB ops/s | ratio | target | write amp. memraft / LevelDB |");
+    console.log(
+      "\n| workload | memraft ops/s | LevelDB ops/s | ratio | target | write amp. memraft / LevelDB |",
+    );
     console.log("|---|---|---|---|---|---|");
     for (const row of table) {
       const ratio = row.ours / row.theirs;
-      const target = row.target === undefined ? "-" : `>= ${row.target.toFixed(1)}x ${ratio >= row.target ? "met" : "NOT met"}`;
+      const target =
+        row.target === undefined
+          ? "-"
+          : `>= ${row.target.toFixed(1)}x ${ratio >= row.target ? "met" : "NOT met"}`;
       const amplification =
         row.oursAmplification === undefined
           ? "-"
           : `${row.oursAmplification.toFixed(2)} / ${row.theirsAmplification!.toFixed(2)}`;
-      console.log(`| ${row.workload} | ${format(row.ours)} | ${format(row.theirs)} | ${ratio.toFixed(2)}x | ${target} | ${amplification} |`);
+      console.log(
+        `| ${row.workload} | ${format(row.ours)} | ${format(row.theirs)} | ${ratio.toFixed(2)}x | ${target} | ${amplification} |`,
+      );
     }
-    console.log(`\nmemraft writes refused for backpressure and retried after whenWritable(): ${memraft.stallWaits}`);
+    console.log(
+      `\nmemraft writes refused for backpressure and retried after whenWritable(): ${memraft.stallWaits}`,
+    );
   },
 };
 
