@@ -4,7 +4,7 @@
 // all gracefully.
 
 import { join } from "node:path";
-import type { ClusterConfig, NodeConfig } from "../cluster/config.js";
+import { type ClusterConfig, defaultGroupCount, type NodeConfig } from "../cluster/config.js";
 import { type RunningNode, startNode } from "../cluster/node.js";
 import type { ReadMode } from "../cluster/replicated-store.js";
 import { defaultSettings, validateSettings } from "../server/settings.js";
@@ -39,7 +39,7 @@ export async function local(options: LocalOptions): Promise<void> {
   }
   const cluster: ClusterConfig = {
     name: "local",
-    groups: 1,
+    groups: defaultGroupCount,
     replicationFactor: Math.min(3, options.nodes),
     nodes: members,
   };

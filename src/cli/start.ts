@@ -3,8 +3,10 @@
 // (--config, --node) it is that node of the cluster. --in-memory keeps data
 // in memory only, like memcached.
 
+import { readFileSync } from "node:fs";
 import {
   type ClusterConfig,
+  defaultGroupCount,
   loadClusterConfig,
   type NodeConfig,
   nodeById,
@@ -40,7 +42,7 @@ const durableItemSizeMaxBytes = 64 * 1024 * 1024;
 
 export async function start(options: StartOptions): Promise<{ stop(): Promise<void> }> {
   const logger = createLogger(options.verbose);
-  const { cluster, self } = clusterOf(options);
+  const { cluster, self, standalone } = clusterOf(options);
   const settings: ServerSettings = validateSettings({
     ...defaultSettings,
     host: self.client.host,
@@ -74,6 +76,7 @@ export async function start(options: StartOptions): Promise<{ stop(): Promise<vo
       settings,
       cluster,
       self,
+      standalone,
       readMode: options.readMode,
       clock: systemClock,
       logger,
@@ -81,6 +84,25 @@ export async function start(options: StartOptions): Promise<{ stop(): Promise<vo
       onShutdownRequest,
     });
     stopServing = node.stop;
+    const configPath = options.config;
+    if (configPath !== undefined) {
+      // SIGHUP: the operator edited the cluster file; propose it to the cluster.
+      process.on("SIGHUP", () => {
+        let contents: string;
+        try {
+          contents = readFileSync(configPath, "utf8");
+        } catch (error) {
+          logger.error({ err: error, path: configPath }, "SIGHUP: cannot read the cluster file");
+          return;
+        }
+        node.cluster.reload(contents, configPath).catch((error: unknown) => {
+          logger.error(
+            { err: error, path: configPath },
+            "SIGHUP: applying the cluster file failed",
+          );
+        });
+      });
+    }
   }
   const onSignal = () => {
     // A second signal while draining: the operator wants out now.
@@ -119,12 +141,16 @@ async function startInMemory(
 }
 
 /** The cluster file's view, or a cluster of one made from the flags. */
-function clusterOf(options: StartOptions): { cluster: ClusterConfig; self: NodeConfig } {
+function clusterOf(options: StartOptions): {
+  cluster: ClusterConfig;
+  self: NodeConfig;
+  standalone: boolean;
+} {
   if (options.config !== undefined) {
     if (options.node === undefined)
       throw new ConfigError("--config needs --node <id>: which node this is");
     const cluster = loadClusterConfig(options.config);
-    return { cluster, self: nodeById(cluster, options.node, options.config) };
+    return { cluster, self: nodeById(cluster, options.node, options.config), standalone: false };
   }
   if (options.node !== undefined) throw new ConfigError("--node needs --config <file>");
   const self: NodeConfig = {
@@ -135,5 +161,9 @@ function clusterOf(options: StartOptions): { cluster: ClusterConfig; self: NodeC
     weight: 1,
     draining: false,
   };
-  return { cluster: { name: "memraft", groups: 1, replicationFactor: 1, nodes: [self] }, self };
+  return {
+    cluster: { name: "memraft", groups: defaultGroupCount, replicationFactor: 1, nodes: [self] },
+    self,
+    standalone: true,
+  };
 }

@@ -5,8 +5,11 @@
 //   version: 1
 //   cluster:
 //     name: demo
-//     groups: 16                # Raft groups (shards)
+//     groups: 16                # Raft groups (shards); fixed once the cluster exists
 //     replication_factor: 3     # voters per group, at most the number of nodes
+//     rebalance:                # optional limits on moving replicas
+//       moves_max: 4            # replica moves in flight in the cluster
+//       snapshots_per_node_max: 1  # snapshots a node sends or receives at once
 //   defaults:                   # any node entry may override these
 //     data_dir: ./data/${id}
 //   nodes:                      # ids are never reused
@@ -34,12 +37,26 @@ export interface NodeConfig {
   readonly draining: boolean;
 }
 
+export interface RebalanceLimits {
+  /** Replica moves in flight in the whole cluster. */
+  readonly movesMax: number;
+  /** Snapshots one node sends or receives at once. */
+  readonly snapshotsPerNodeMax: number;
+}
+
 export interface ClusterConfig {
   readonly name: string;
   readonly groups: number;
   readonly replicationFactor: number;
+  /** Defaults to defaultRebalanceLimits. */
+  readonly rebalance?: RebalanceLimits;
   readonly nodes: readonly NodeConfig[];
 }
+
+export const defaultGroupCount = 16;
+export const defaultRebalanceLimits: RebalanceLimits = { movesMax: 4, snapshotsPerNodeMax: 1 };
+/** Well below the largest group id, which is the metadata group's (group-ids.ts). */
+export const groupCountMax = 4096;
 
 const formatVersion = 1;
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the cluster file's own placeholder syntax
@@ -207,7 +224,13 @@ export function parseClusterConfig(source: string, contents: string): ClusterCon
   const cluster = fieldsAt(
     root.cluster,
     "cluster",
-    ["name", "groups", "replication_factor"],
+    ["name", "groups", "replication_factor", "rebalance"],
+    problems,
+  );
+  const rebalance = fieldsAt(
+    cluster.rebalance,
+    "cluster.rebalance",
+    ["moves_max", "snapshots_per_node_max"],
     problems,
   );
   const defaults = fieldsAt(root.defaults, "defaults", ["data_dir", "weight"], problems);
@@ -228,10 +251,28 @@ export function parseClusterConfig(source: string, contents: string): ClusterCon
       `${replicationFactor} needs at least that many nodes that are not draining; there are ${serving}`,
     );
   }
+  const groups = positiveInteger(cluster.groups, "cluster.groups", defaultGroupCount, problems);
+  if (groups > groupCountMax) {
+    problems.add("cluster.groups", `must be at most ${groupCountMax}, got ${groups}`);
+  }
   const config: ClusterConfig = {
     name: text(cluster.name, "cluster.name", "memraft", problems),
-    groups: positiveInteger(cluster.groups, "cluster.groups", 1, problems),
+    groups,
     replicationFactor,
+    rebalance: {
+      movesMax: positiveInteger(
+        rebalance.moves_max,
+        "cluster.rebalance.moves_max",
+        defaultRebalanceLimits.movesMax,
+        problems,
+      ),
+      snapshotsPerNodeMax: positiveInteger(
+        rebalance.snapshots_per_node_max,
+        "cluster.rebalance.snapshots_per_node_max",
+        defaultRebalanceLimits.snapshotsPerNodeMax,
+        problems,
+      ),
+    },
     nodes,
   };
   if (problems.list.length > 0) {

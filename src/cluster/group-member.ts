@@ -18,6 +18,12 @@ import { writeFileDurably } from "../fs/durable-file.js";
 import { directoryOf, type FileSystem, joinPath } from "../fs/file-system.js";
 import type { BlockCache } from "../lsm/block-cache.js";
 import { LsmEngine } from "../lsm/engine.js";
+import {
+  applyConfChange,
+  type ConfChange,
+  confChangeProblem,
+  decodeConfChange,
+} from "../raft/conf-change.js";
 import type { RaftConfig } from "../raft/config.js";
 import type { RecoveredGroup } from "../raft/log-storage/log-reader.js";
 import type { RaftLogger } from "../raft/logger.js";
@@ -41,6 +47,7 @@ import { crc32c, maskCrc, unmaskCrc } from "../util/crc32c.js";
 import { ConfigError, MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { LsmItemTable } from "./item-table.js";
+import { decodeMembership, encodeMembership } from "./membership-codec.js";
 
 export interface GroupMemberOptions {
   readonly groupId: GroupId;
@@ -48,8 +55,12 @@ export interface GroupMemberOptions {
   /** The group's LSM directory. */
   readonly directory: string;
   readonly fs: FileSystem;
-  /** The group's members when it is created (ignored once it has a log). */
-  readonly voters: readonly NodeId[];
+  /**
+   * The group's voters when it is created with the cluster (ignored once
+   * it has a log); empty for a replica that joins an existing group and
+   * learns its configuration from the leader.
+   */
+  readonly bootstrapVoters: readonly NodeId[];
   /** What the node's shared log holds for the group, if anything. */
   readonly recovered: RecoveredGroup | undefined;
   readonly raft: Pick<RaftConfig, "electionTicks" | "heartbeatTicks" | "readMode">;
@@ -82,6 +93,8 @@ export class GroupMember {
   private readonly reads = new Map<number, ReadWaiter>();
   private nextReadContext = 1;
   private applied: number;
+  /** The configuration as of the applied index (the core's own may be ahead of it, never behind). */
+  private appliedConf: ConfState;
 
   private constructor(
     readonly groupId: GroupId,
@@ -91,6 +104,7 @@ export class GroupMember {
     private readonly options: GroupMemberOptions,
   ) {
     this.applied = raw.status().applied;
+    this.appliedConf = raw.status().conf;
   }
 
   get engine(): LsmEngine {
@@ -108,7 +122,10 @@ export class GroupMember {
     const engine = await openEngine(options, () => member);
     const flushed = Math.max(0, engine.flushedAppliedIndex);
     const machine = await openMachine(engine, options);
-    const conf: ConfState = { voters: [...options.voters], learners: [] };
+    const conf: ConfState =
+      machine.membership === undefined
+        ? { voters: [...options.bootstrapVoters], learners: [] }
+        : decodeMembership(machine.membership, directory);
     const installed = await readInstalledSnapshot(fs, directory);
     const start = startState(options, flushed, conf, installed);
     const raw = new RawNode(raftConfig(options), start);
@@ -150,6 +167,12 @@ export class GroupMember {
     this.lsm = await openEngine(this.options, () => this);
     this.stateMachine = await openMachine(this.lsm, this.options);
     this.applied = snapshot.meta.index;
+    this.appliedConf = snapshot.meta.conf;
+  }
+
+  /** The group's configuration as of this member's applied index. */
+  get conf(): ConfState {
+    return this.appliedConf;
   }
 
   get appliedIndex(): number {
@@ -175,9 +198,18 @@ export class GroupMember {
    * another entry took its place (it certainly failed).
    */
   propose(payload: Uint8Array): Promise<ApplyOutcome | undefined> {
+    return this.waitForApply(() => this.raw.propose(payload));
+  }
+
+  /** Proposes a configuration change; resolves once it is applied here (on the leader). */
+  async proposeConfChange(change: ConfChange): Promise<void> {
+    await this.waitForApply(() => this.raw.proposeConfChange(change));
+  }
+
+  private waitForApply(propose: () => number): Promise<ApplyOutcome | undefined> {
     let index: number;
     try {
-      index = this.raw.propose(payload);
+      index = propose();
     } catch (error) {
       return Promise.reject(error);
     }
@@ -185,7 +217,6 @@ export class GroupMember {
     return new Promise((resolve, reject) => this.proposals.set(index, { term, resolve, reject }));
   }
 
-  /** Resolves once a linearizable read may be served from the applied state (ReadIndex). */
   /**
    * Resolves once a linearizable read may be served from the applied state.
    * The leader first confirms it still leads (ReadIndex; at once with one
@@ -217,16 +248,28 @@ export class GroupMember {
   /** Applies committed entries in order and answers their proposals. */
   async applyCommitted(entries: readonly Entry[]): Promise<void> {
     for (const entry of entries) {
-      const payload = entry.type === EntryType.normal ? entry.data : emptyPayload;
-      const outcome = await this.machine.apply(entry.index, payload);
+      if (entry.type === EntryType.confChange) {
+        // Stored with the data, so a restart from the flushed state resumes
+        // with the configuration of that state.
+        this.appliedConf = confAfter(this.appliedConf, entry);
+        await this.machine.applyMembership(entry.index, encodeMembership(this.appliedConf));
+        this.applied = entry.index;
+        this.settleProposal(entry, undefined);
+        continue;
+      }
+      const outcome = await this.machine.apply(entry.index, entry.data);
       this.applied = entry.index;
-      const waiter = this.proposals.get(entry.index);
-      if (waiter === undefined) continue;
-      this.proposals.delete(entry.index);
-      if (waiter.term === entry.term) waiter.resolve(outcome);
-      else waiter.reject(replaced(this.groupId, entry.index));
+      this.settleProposal(entry, outcome);
     }
     this.serveReads();
+  }
+
+  private settleProposal(entry: Entry, outcome: ApplyOutcome | undefined): void {
+    const waiter = this.proposals.get(entry.index);
+    if (waiter === undefined) return;
+    this.proposals.delete(entry.index);
+    if (waiter.term === entry.term) waiter.resolve(outcome);
+    else waiter.reject(replaced(this.groupId, entry.index));
   }
 
   /** Takes the leader's read confirmations of a Ready. */
@@ -287,7 +330,11 @@ export class GroupMember {
   }
 }
 
-const emptyPayload = new Uint8Array();
+/** The configuration after a conf-change entry, exactly as the Raft core computes it. */
+function confAfter(conf: ConfState, entry: Entry): ConfState {
+  const change = decodeConfChange(entry.data);
+  return confChangeProblem(conf, change) === undefined ? applyConfChange(conf, change) : conf;
+}
 
 function replaced(groupId: GroupId, index: number): MemraftError {
   return new MemraftError(

@@ -23,12 +23,8 @@ import { type PeerAddress, TcpTransport } from "../raft/transport/tcp-transport.
 import type { GroupId, Message, NodeId, Snapshot } from "../raft/types.js";
 import { MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
-import {
-  GroupMember,
-  type GroupMemberOptions,
-  groupDirectory,
-  removeTree,
-} from "./group-member.js";
+import { GroupMember, groupDirectory, removeTree } from "./group-member.js";
+import { type HostedGroup, HostedGroups } from "./hosted-groups.js";
 import { PeerRpc } from "./peer-rpc.js";
 import {
   type CheckpointSource,
@@ -70,10 +66,8 @@ export interface NodeRuntimeOptions {
   readonly nodeId: NodeId;
   readonly dataDir: string;
   readonly fs: FileSystem;
-  /** Every voter's peer address, this node's included; empty for a node on its own. */
+  /** Every node's peer address, this node's included; empty for a node on its own. */
   readonly peers: ReadonlyMap<NodeId, PeerAddress>;
-  /** The groups this node hosts and their initial voters. */
-  readonly groups: ReadonlyMap<GroupId, readonly NodeId[]>;
   readonly itemSizeMaxBytes: number;
   readonly readMode: "safe" | "lease";
   readonly cacheBytes: number;
@@ -93,19 +87,28 @@ export class NodeRuntime implements CheckpointSource {
   /** Groups taking a checkpoint now. */
   private readonly checkpointing = new Set<GroupId>();
   /** Checkpoints taken, waiting to become the group's snapshot between Ready cycles. */
-  private readonly checkpointsTaken: { groupId: GroupId; index: number; directory: string }[] = [];
+  private readonly checkpointsTaken: {
+    member: GroupMember;
+    index: number;
+    directory: string;
+  }[] = [];
   /** Each group's current snapshot checkpoint, kept for followers that need it. */
   private readonly snapshots = new Map<GroupId, { index: number; directory: string }>();
   /** The checkpoint before the current one, kept while followers may still be fetching it. */
   private readonly previousSnapshots = new Map<GroupId, { index: number; directory: string }>();
 
+  private readonly blockCache: BlockCache;
+
   private constructor(
     private readonly options: NodeRuntimeOptions,
     readonly storage: RaftLogStorage,
+    private readonly hosted: HostedGroups,
     private transport: TcpTransport | undefined,
     private readonly logger: Logger,
   ) {
+    this.blockCache = new BlockCache(options.cacheBytes);
     this.rpc = new PeerRpc({
+      selfId: options.nodeId,
       link: {
         sendApplication: (to, payload) => this.transport?.sendApplication(to, payload) ?? false,
       },
@@ -119,34 +122,15 @@ export class NodeRuntime implements CheckpointSource {
     if (storage.recovery.torn !== undefined) {
       logger.warn({ torn: storage.recovery.torn }, "raft log: dropped a torn tail left by a crash");
     }
-    const runtime = new NodeRuntime(options, storage, undefined, logger);
+    const hosted = await HostedGroups.load(options.fs, options.dataDir);
+    const runtime = new NodeRuntime(options, storage, hosted, undefined, logger);
     // Checkpoints of an earlier run are stale: this run takes its own.
     await removeTreeOfTrees(options.fs, runtime.snapshotsDirectory);
+    for (const groupId of hosted.dropping()) await runtime.finishDrop(groupId);
     serveSnapshots(runtime.rpc, options.fs, runtime);
-    const blockCache = new BlockCache(options.cacheBytes);
-    for (const [groupId, voters] of options.groups) {
-      const memberOptions: GroupMemberOptions = {
-        groupId,
-        nodeId: options.nodeId,
-        directory: groupDirectory(options.dataDir, groupId),
-        fs: options.fs,
-        voters,
-        recovered: storage.takeRecovered(groupId),
-        raft: {
-          electionTicks: options.limits.electionTicks,
-          heartbeatTicks: options.limits.heartbeatTicks,
-          readMode: options.readMode,
-        },
-        itemSizeMaxBytes: options.itemSizeMaxBytes,
-        blockCache,
-        memtableBytes: options.memtableBytes,
-        logger: options.logger,
-        onFlushed: (member) => runtime.flushed(member),
-      };
-      runtime.members.set(groupId, await GroupMember.open(memberOptions));
-    }
+    for (const group of hosted.list()) await runtime.openMember(group);
     const listen = options.peers.get(options.nodeId);
-    if (listen !== undefined && options.peers.size > 1) {
+    if (listen !== undefined) {
       const transport = new TcpTransport({
         nodeId: options.nodeId,
         listen,
@@ -158,13 +142,7 @@ export class NodeRuntime implements CheckpointSource {
       runtime.transport = transport;
       await transport.start();
     }
-    for (const member of runtime.members.values()) {
-      // A group with this node as its only voter elects it at once.
-      const voters = options.groups.get(member.groupId) ?? [];
-      if (voters.length === 1 && voters[0] === options.nodeId) member.raw.campaign();
-      // A compacted log needs a snapshot for followers behind it.
-      if (member.raw.status().firstIndex > 1) runtime.takeCheckpoint(member);
-    }
+    for (const member of runtime.members.values()) runtime.started(member);
     runtime.rpc.handle(stateHashMethod, async (_from, body) => {
       const { index, hash } = runtime.member(body.readUInt32LE(0)).machine.latestHash;
       const reply = Buffer.alloc(16);
@@ -186,6 +164,118 @@ export class NodeRuntime implements CheckpointSource {
     runtime.hashTimer.unref();
     runtime.schedule();
     return runtime;
+  }
+
+  /** Follows a change of the cluster's nodes (see TcpTransport.setPeers). */
+  setPeers(peers: ReadonlyMap<NodeId, PeerAddress>): void {
+    this.transport?.setPeers(peers);
+  }
+
+  /** Whether this node has never hosted a group (a new node, or one not yet part of a cluster). */
+  get isBlank(): boolean {
+    return this.hosted.isBlank;
+  }
+
+  /**
+   * Starts hosting a group: recorded first, then its member opened. With
+   * bootstrap voters the group is being created with the cluster; without,
+   * the member joins an existing group and waits for its leader.
+   */
+  async hostGroup(groupId: GroupId, bootstrapVoters: readonly NodeId[]): Promise<GroupMember> {
+    const existing = this.members.get(groupId);
+    if (existing !== undefined) return existing;
+    return this.betweenCycles(async () => {
+      const again = this.members.get(groupId);
+      if (again !== undefined) return again;
+      const group = { groupId, bootstrapVoters: [...bootstrapVoters] };
+      await this.hosted.add(group);
+      const member = await this.openMember(group);
+      this.started(member);
+      return member;
+    });
+  }
+
+  /**
+   * Stops hosting a group this node is no longer a member of: its member
+   * closes, the shared log forgets it, its data and checkpoints go. Marked
+   * first, so a crash midway finishes the drop at the next start.
+   */
+  async dropGroup(groupId: GroupId): Promise<void> {
+    const member = this.members.get(groupId);
+    if (member === undefined && !this.hosted.dropping().includes(groupId)) return;
+    await this.betweenCycles(async () => {
+      await this.hosted.markDropping(groupId);
+      if (member !== undefined) {
+        this.members.delete(groupId);
+        this.lastFlushAt.delete(groupId);
+        await member.close();
+      }
+      await this.finishDrop(groupId);
+    });
+    this.logger.info({ group: groupId }, "group dropped from this node");
+  }
+
+  /**
+   * Runs `change` (to the set of members) while no Ready cycle runs, so a
+   * cycle never saves or applies for a member that is coming or going.
+   */
+  private async betweenCycles<T>(change: () => Promise<T>): Promise<T> {
+    while (this.processing) await new Promise((resolve) => setImmediate(resolve));
+    this.processing = true;
+    try {
+      return await change();
+    } finally {
+      this.processing = false;
+      this.schedule();
+    }
+  }
+
+  private async finishDrop(groupId: GroupId): Promise<void> {
+    await this.storage.removeGroup(groupId);
+    for (const held of [this.snapshots.get(groupId), this.previousSnapshots.get(groupId)]) {
+      if (held !== undefined) await removeTree(this.options.fs, held.directory);
+    }
+    this.snapshots.delete(groupId);
+    this.previousSnapshots.delete(groupId);
+    const directory = groupDirectory(this.options.dataDir, groupId);
+    for (const leftover of [directory, `${directory}.staging`, `${directory}.retired`]) {
+      await removeTree(this.options.fs, leftover);
+    }
+    await this.hosted.dropped(groupId);
+  }
+
+  private async openMember(group: HostedGroup): Promise<GroupMember> {
+    const { options } = this;
+    const member = await GroupMember.open({
+      groupId: group.groupId,
+      nodeId: options.nodeId,
+      directory: groupDirectory(options.dataDir, group.groupId),
+      fs: options.fs,
+      bootstrapVoters: group.bootstrapVoters,
+      recovered: this.storage.takeRecovered(group.groupId),
+      raft: {
+        electionTicks: options.limits.electionTicks,
+        heartbeatTicks: options.limits.heartbeatTicks,
+        readMode: options.readMode,
+      },
+      itemSizeMaxBytes: options.itemSizeMaxBytes,
+      blockCache: this.blockCache,
+      memtableBytes: options.memtableBytes,
+      logger: options.logger,
+      onFlushed: (flushed) => this.flushed(flushed),
+    });
+    this.members.set(group.groupId, member);
+    return member;
+  }
+
+  /** What a member needs once it is open and the network is up. */
+  private started(member: GroupMember): void {
+    // A group with this node as its only voter elects it at once.
+    const { voters } = member.raw.status().conf;
+    if (voters.length === 1 && voters[0] === this.options.nodeId && !member.isLeader)
+      member.raw.campaign();
+    // A compacted log needs a snapshot for followers behind it.
+    if (member.raw.status().firstIndex > 1) this.takeCheckpoint(member);
   }
 
   /** The checkpoint a follower asks for: the current one, or the one before it. */
@@ -369,7 +459,7 @@ export class NodeRuntime implements CheckpointSource {
     member.engine
       .checkpoint(directory)
       .then(({ appliedIndex }) => {
-        this.checkpointsTaken.push({ groupId, index: appliedIndex, directory });
+        this.checkpointsTaken.push({ member, index: appliedIndex, directory });
         this.schedule();
       })
       .catch((error: unknown) =>
@@ -444,8 +534,13 @@ export class NodeRuntime implements CheckpointSource {
    * Runs between Ready cycles, never inside one.
    */
   private async cleanLogs(): Promise<void> {
-    for (const { groupId, index, directory } of this.checkpointsTaken.splice(0)) {
-      const member = this.member(groupId);
+    for (const { member, index, directory } of this.checkpointsTaken.splice(0)) {
+      const groupId = member.groupId;
+      if (this.members.get(groupId) !== member) {
+        // The group left this node (or came back anew) since the checkpoint.
+        await removeTree(this.options.fs, directory);
+        continue;
+      }
       const cut = index - this.options.limits.logTailEntries;
       const term = member.raw.raft.log.term(cut);
       member.raw.createSnapshot(index, encodeDescriptor({ groupId, index }));

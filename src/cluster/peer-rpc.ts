@@ -5,12 +5,14 @@
 //
 //   request:   u8 1, u32 request id, u8 method, body
 //   response:  u8 2, u32 request id, u8 status, then
-//              status 0: the body; status 1: u8 code length, code, message (utf8)
+//              status 0: the body; status 1: u8 code length, code,
+//              u32 message length, message (utf8), context (JSON, utf8)
 //
-// Errors travel as their MemraftError code and message, so a caller can
-// tell "not the leader" from "timed out" whichever node it happened on.
+// Errors travel as their MemraftError code, message and context, so a
+// caller can tell "not the leader" from "timed out" whichever node it
+// happened on, and use what the error knows (such as who leads instead).
 
-import { MemraftError, type MemraftErrorCode } from "../util/errors.js";
+import { type ErrorContext, MemraftError, type MemraftErrorCode } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 
 const requestTag = 1;
@@ -35,6 +37,8 @@ interface Waiting {
 
 export interface PeerRpcOptions {
   readonly link: PayloadLink;
+  /** This node: a request to it is served here, without the network. */
+  readonly selfId: number;
   readonly logger: Logger;
   /** Requests waiting for an answer at most; more are refused at once. */
   readonly pendingMax?: number;
@@ -56,6 +60,7 @@ export class PeerRpc {
 
   /** Asks node `to`; rejects with the remote error, ERR_TIMEOUT or ERR_UNAVAILABLE. */
   call(to: number, method: number, body: Buffer, timeoutMs: number): Promise<Buffer> {
+    if (to === this.options.selfId) return this.serveHere(method, body);
     if (this.waiting.size >= this.pendingMax) {
       return Promise.reject(
         new MemraftError(
@@ -135,6 +140,14 @@ export class PeerRpc {
     handler(from, body).then((result) => reply(statusOk, result), failed);
   }
 
+  private async serveHere(method: number, body: Buffer): Promise<Buffer> {
+    const handler = this.handlers.get(method);
+    if (handler === undefined) {
+      throw new MemraftError("ERR_CONFIG", `no handler for method ${method}`);
+    }
+    return handler(this.options.selfId, body);
+  }
+
   private answer(id: number, status: number, body: Buffer): void {
     const waiting = this.waiting.get(id);
     if (waiting === undefined) return;
@@ -147,18 +160,34 @@ export class PeerRpc {
 
 function encodeError(error: unknown): Buffer {
   const code = MemraftError.is(error) ? error.code : "ERR_UNAVAILABLE";
-  const message = error instanceof Error ? error.message : String(error);
-  const text = Buffer.from(message, "utf8");
-  const bytes = Buffer.allocUnsafe(1 + code.length + text.length);
+  const message = Buffer.from(error instanceof Error ? error.message : String(error), "utf8");
+  const context = Buffer.from(
+    JSON.stringify(MemraftError.is(error) ? error.context : {}, (_key, value) =>
+      typeof value === "bigint" ? value.toString() : value,
+    ),
+    "utf8",
+  );
+  const bytes = Buffer.allocUnsafe(1 + code.length + 4 + message.length + context.length);
   bytes[0] = code.length;
   bytes.write(code, 1, "latin1");
-  text.copy(bytes, 1 + code.length);
+  bytes.writeUInt32LE(message.length, 1 + code.length);
+  message.copy(bytes, 5 + code.length);
+  context.copy(bytes, 5 + code.length + message.length);
   return bytes;
 }
 
 function decodeError(body: Buffer): MemraftError {
-  const length = body[0] ?? 0;
-  const code = body.toString("latin1", 1, 1 + length) as MemraftErrorCode;
-  const message = body.toString("utf8", 1 + length);
-  return new MemraftError(code, message, { remote: true });
+  const codeLength = body[0] ?? 0;
+  const code = body.toString("latin1", 1, 1 + codeLength) as MemraftErrorCode;
+  const messageAt = 5 + codeLength;
+  const messageLength = body.length >= messageAt ? body.readUInt32LE(1 + codeLength) : 0;
+  const message = body.toString("utf8", messageAt, messageAt + messageLength);
+  let context: ErrorContext = {};
+  try {
+    context = JSON.parse(body.toString("utf8", messageAt + messageLength)) as ErrorContext;
+  } catch {
+    // A peer's context that does not parse still leaves its code and message.
+    context = { contextMalformed: true };
+  }
+  return new MemraftError(code, message, { ...context, remote: true });
 }

@@ -1,30 +1,18 @@
-// The Store the client-facing server uses on a node of a replicated
-// cluster (or a durable single node): every write becomes a log entry of the
-// key's group, proposed on the group's leader; reads are served from the
-// applied state after the leader confirms it still leads (ReadIndex), or
-// from this node's state when stale reads are enabled.
+// The Store the client-facing server uses on a memraft node: each key's
+// command goes to the key's group (group-client.ts runs it on the group's
+// leader, wherever that is). Reads are linearizable by default, or served
+// from this node's own state when stale reads are enabled.
 //
-// Every node accepts every key: when the leader is elsewhere, the command
-// goes to it by request (peer-rpc.ts) and its outcome comes back. Retries
-// follow ARCHITECTURE.md decision 6: a command that was certainly not
-// applied (no leader took it) is tried again until the deadline; a command
-// whose fate is unknown (the leader went silent after taking it) is retried
-// only if it is idempotent — otherwise the client gets SERVER_ERROR.
+// Item access bookkeeping that memcached keeps per item (fetched, last
+// access; mg h/l, me) is this node's own and not replicated, like an LRU.
 
-import { setTimeout as delay } from "node:timers/promises";
 import { LRUCache } from "lru-cache";
 import { itemTotalBytes } from "../protocol/limits.js";
-import type { GroupId, NodeId } from "../raft/types.js";
+import type { GroupId } from "../raft/types.js";
 import type { Clock } from "../store/clock.js";
-import { decodeStoreEntry, encodeStoreEntry, type StoreCommand } from "../store/entry-codec.js";
+import type { StoreCommand } from "../store/entry-codec.js";
 import { ttlSeconds } from "../store/exptime.js";
 import type { ItemRecord } from "../store/item.js";
-import {
-  decodeOptionalItem,
-  decodeOutcome,
-  encodeOptionalItem,
-  encodeOutcome,
-} from "../store/outcome-codec.js";
 import type { ApplyOutcome } from "../store/state-machine.js";
 import type {
   ArithmeticRequest,
@@ -41,9 +29,7 @@ import type {
   StoreStats,
 } from "../store/store.js";
 import { assert } from "../util/assert.js";
-import { MemraftError } from "../util/errors.js";
-import type { Logger } from "../util/logger.js";
-import type { GroupMember } from "./group-member.js";
+import type { GroupClient } from "./group-client.js";
 import type { NodeRuntime } from "./node-runtime.js";
 
 /**
@@ -56,23 +42,15 @@ export type ReadMode = "linearizable" | "lease" | "stale";
 
 export interface ReplicatedStoreOptions {
   readonly runtime: NodeRuntime;
-  readonly nodeId: NodeId;
+  readonly groups: GroupClient;
+  /** The key's data group. */
   readonly groupOf: (key: string) => GroupId;
+  /** Every data group, for flush_all. */
+  readonly dataGroupIds: () => readonly GroupId[];
   readonly clock: Clock;
   readonly readMode: ReadMode;
   readonly memoryLimitBytes: number;
-  /** How long a command may wait for a leader, in total. */
-  readonly requestTimeoutMs: number;
-  readonly logger: Logger;
 }
-
-enum Method {
-  Propose = 1,
-  Read = 2,
-}
-
-/** Pauses between attempts while a group elects a leader. */
-const retryDelayMs = 20;
 
 /** Keys whose reads this node remembers (for mg h/l and me); older ones are forgotten. */
 const accessRecordsMax = 100_000;
@@ -93,13 +71,9 @@ export class ReplicatedStore implements Store {
    * each node for the reads it serves: it is not replicated, like an LRU.
    */
   private readonly access = new LRUCache<string, Access>({ max: accessRecordsMax });
-  /** The latest timestamp this node gave an entry: entries never go back in time. */
-  private lastTimestampMs = 0;
 
   constructor(private readonly options: ReplicatedStoreOptions) {
     this.runtime = options.runtime;
-    this.runtime.rpc.handle(Method.Propose, (_from, body) => this.serveProposal(body));
-    this.runtime.rpc.handle(Method.Read, (_from, body) => this.serveRead(body));
   }
 
   async get(key: string, touchExptime?: number): Promise<ItemView | undefined> {
@@ -143,9 +117,10 @@ export class ReplicatedStore implements Store {
   }
 
   async flushAll(delay: number): Promise<void> {
-    const groups = [...this.runtime.members.keys()];
     await Promise.all(
-      groups.map((groupId) => this.proposeTo(groupId, { kind: "flush_all", delay }, true)),
+      this.options
+        .dataGroupIds()
+        .map((groupId) => this.options.groups.propose(groupId, { kind: "flush_all", delay }, true)),
     );
   }
 
@@ -202,9 +177,12 @@ export class ReplicatedStore implements Store {
     return item === undefined ? undefined : details(key, item, this.accessOf(key, item));
   }
 
+  /** This node's replicas' items: like memcached, a dump shows one server's share. */
   async *items(): AsyncGenerator<[string, ItemDetails]> {
     const now = this.nowSeconds();
+    const dataGroups = new Set(this.options.dataGroupIds());
     for (const member of this.runtime.members.values()) {
+      if (!dataGroups.has(member.groupId)) continue;
       for await (const entry of member.engine.scan()) {
         if (entry.key.length > 250) continue;
         const item = await member.read(entry.key, now);
@@ -216,7 +194,9 @@ export class ReplicatedStore implements Store {
 
   stats(): StoreStats {
     let bytes = 0;
+    const dataGroups = new Set(this.options.dataGroupIds());
     for (const member of this.runtime.members.values()) {
+      if (!dataGroups.has(member.groupId)) continue;
       const stats = member.engine.stats();
       bytes += stats.memtableBytes + stats.levels.reduce((sum, level) => sum + level.bytes, 0);
     }
@@ -240,128 +220,19 @@ export class ReplicatedStore implements Store {
     return this.runtime.stop();
   }
 
-  // ---- writes ----------------------------------------------------------------
-
   private propose(command: StoreCommand, idempotent: boolean): Promise<ApplyOutcome | undefined> {
-    return this.proposeTo(this.options.groupOf(commandKey(command)), command, idempotent);
-  }
-
-  /**
-   * Until the deadline: propose on the leader, here or by request. A refusal
-   * (not the leader, no leader yet) is retried; an unknown fate is retried
-   * only when the command is idempotent.
-   */
-  private async proposeTo(
-    groupId: GroupId,
-    command: StoreCommand,
-    idempotent: boolean,
-  ): Promise<ApplyOutcome | undefined> {
-    const deadline = Date.now() + this.options.requestTimeoutMs;
-    for (;;) {
-      const member = this.runtime.member(groupId);
-      try {
-        if (member.isLeader)
-          return await beforeDeadline(this.proposeHere(member, command), deadline, groupId);
-        const leader = member.leaderId;
-        if (leader !== 0 && leader !== this.options.nodeId) {
-          const body = Buffer.concat([
-            groupBytes(groupId),
-            encodeStoreEntry({ timestampMs: 0, command }),
-          ]);
-          const reply = await this.runtime.rpc.call(
-            leader,
-            Method.Propose,
-            body,
-            deadline - Date.now(),
-          );
-          return decodeOutcome(reply);
-        }
-      } catch (error) {
-        if (!retryable(error, idempotent) || Date.now() >= deadline)
-          throw clientError(error, groupId);
-      }
-      if (Date.now() >= deadline) throw noLeader(groupId);
-      await delay(retryDelayMs);
-    }
-  }
-
-  private proposeHere(
-    member: GroupMember,
-    command: StoreCommand,
-  ): Promise<ApplyOutcome | undefined> {
-    const timestampMs = Math.max(
-      this.options.clock.nowSeconds() * 1000,
-      Date.now(),
-      this.lastTimestampMs,
+    return this.options.groups.propose(
+      this.options.groupOf(commandKey(command)),
+      command,
+      idempotent,
     );
-    this.lastTimestampMs = timestampMs;
-    const proposed = member.propose(encodeStoreEntry({ timestampMs, command }));
-    this.runtime.schedule();
-    return proposed;
   }
 
-  /** A follower forwarded a command: propose it here, stamped with this leader's clock. */
-  private async serveProposal(body: Buffer): Promise<Buffer> {
-    const groupId = body.readUInt32LE(0);
-    const { command } = decodeStoreEntry(body.subarray(4), "forwarded command");
-    const member = this.runtime.member(groupId);
-    if (!member.isLeader) {
-      throw new MemraftError(
-        "ERR_NOT_LEADER",
-        `node ${this.options.nodeId} does not lead group ${groupId}`,
-        { groupId },
-      );
-    }
-    return encodeOutcome(await this.proposeHere(member, command));
-  }
-
-  // ---- reads -----------------------------------------------------------------
-
-  private async read(key: string): Promise<ItemRecord | undefined> {
+  private read(key: string): Promise<ItemRecord | undefined> {
     const groupId = this.options.groupOf(key);
-    if (this.options.readMode === "stale")
-      return this.runtime.member(groupId).read(key, this.nowSeconds());
-    const deadline = Date.now() + this.options.requestTimeoutMs;
-    for (;;) {
-      const member = this.runtime.member(groupId);
-      try {
-        if (member.isLeader)
-          return await beforeDeadline(this.readHere(member, key), deadline, groupId);
-        const leader = member.leaderId;
-        if (leader !== 0 && leader !== this.options.nodeId) {
-          const body = Buffer.concat([groupBytes(groupId), Buffer.from(key, "latin1")]);
-          return decodeOptionalItem(
-            await this.runtime.rpc.call(leader, Method.Read, body, deadline - Date.now()),
-          );
-        }
-      } catch (error) {
-        // A read changes nothing: retrying it is always safe.
-        if (!retryable(error, true) || Date.now() >= deadline) throw clientError(error, groupId);
-      }
-      if (Date.now() >= deadline) throw noLeader(groupId);
-      await delay(retryDelayMs);
-    }
-  }
-
-  private async readHere(member: GroupMember, key: string): Promise<ItemRecord | undefined> {
-    const barrier = member.readBarrier();
-    this.runtime.schedule();
-    await barrier;
-    return member.read(key, this.nowSeconds());
-  }
-
-  private async serveRead(body: Buffer): Promise<Buffer> {
-    const groupId = body.readUInt32LE(0);
-    const key = body.toString("latin1", 4);
-    const member = this.runtime.member(groupId);
-    if (!member.isLeader) {
-      throw new MemraftError(
-        "ERR_NOT_LEADER",
-        `node ${this.options.nodeId} does not lead group ${groupId}`,
-        { groupId },
-      );
-    }
-    return encodeOptionalItem(await this.readHere(member, key));
+    return this.options.readMode === "stale"
+      ? this.options.groups.readLocal(groupId, key)
+      : this.options.groups.read(groupId, key);
   }
 
   private nowSeconds(): number {
@@ -383,37 +254,6 @@ function commandKey(command: StoreCommand): string {
   }
 }
 
-function groupBytes(groupId: GroupId): Buffer {
-  const bytes = Buffer.allocUnsafe(4);
-  bytes.writeUInt32LE(groupId);
-  return bytes;
-}
-
-/** ERR_NOT_LEADER and ERR_UNAVAILABLE mean nothing was applied; a timeout leaves the fate unknown. */
-function retryable(error: unknown, idempotent: boolean): boolean {
-  if (MemraftError.is(error, "ERR_NOT_LEADER") || MemraftError.is(error, "ERR_UNAVAILABLE"))
-    return true;
-  if (MemraftError.is(error, "ERR_QUEUE_FULL")) return true;
-  return idempotent && MemraftError.is(error, "ERR_TIMEOUT");
-}
-
-function noLeader(groupId: GroupId): MemraftError {
-  return new MemraftError("ERR_UNAVAILABLE", `group ${groupId} has no leader that answers`, {
-    groupId,
-  });
-}
-
-function clientError(error: unknown, groupId: GroupId): Error {
-  if (MemraftError.is(error, "ERR_TIMEOUT")) {
-    return new MemraftError(
-      "ERR_TIMEOUT",
-      `group ${groupId}: the leader took the command but did not answer; it may or may not have been applied`,
-      { groupId },
-    );
-  }
-  return error as Error;
-}
-
 function ttl(item: ItemRecord | undefined, request: MetaGetRequest, nowSeconds: number): number {
   if (item === undefined || !request.effectOrder.includes("t")) return -1;
   return ttlSeconds(item.exptime, nowSeconds);
@@ -422,25 +262,4 @@ function ttl(item: ItemRecord | undefined, request: MetaGetRequest, nowSeconds: 
 function details(key: string, item: ItemRecord, access: Access): ItemDetails {
   const totalBytes = itemTotalBytes(key.length, item.value.length, item.flags);
   return { ...item, accessTime: access.time, fetched: access.fetched, totalBytes };
-}
-
-/** Rejects with ERR_TIMEOUT (fate unknown) if `promise` has not settled by `deadline`. */
-function beforeDeadline<T>(promise: Promise<T>, deadline: number, groupId: GroupId): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(new MemraftError("ERR_TIMEOUT", `group ${groupId}: no answer in time`, { groupId })),
-      Math.max(0, deadline - Date.now()),
-    );
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }

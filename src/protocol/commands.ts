@@ -110,6 +110,15 @@ export interface MetadumpCommand {
   readonly kind: "lru_crawler_metadump";
 }
 
+/**
+ * memraft's own cluster administration, which memcached does not have (it
+ * answers ERROR): `cluster status`, and `cluster apply <bytes>` followed by
+ * a data block holding a cluster file.
+ */
+export type ClusterCommand =
+  | { readonly kind: "cluster_status" }
+  | { readonly kind: "cluster_apply"; readonly file: Buffer };
+
 /** A fixed reply line (OK, an error) for commands with no effect beyond it. */
 export interface ReplyLineCommand {
   readonly kind: "reply";
@@ -216,6 +225,7 @@ export type Command =
   | ShutdownCommand
   | SimpleCommand
   | MetadumpCommand
+  | ClusterCommand
   | ReplyLineCommand
   | MetaGetCommand
   | MetaSetCommand

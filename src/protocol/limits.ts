@@ -64,3 +64,6 @@ assert(keyBytesMax + 64 < lineBytesMax);
 export function itemTotalBytes(keyBytes: number, valueBytes: number, flags: number): number {
   return itemHeaderBytes + keyBytes + valueBytes + (flags === 0 ? 0 : itemFlagsBytes);
 }
+
+/** memraft's own: the largest cluster file `cluster apply` takes. */
+export const clusterFileBytesMax = 1024 * 1024;

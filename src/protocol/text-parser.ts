@@ -19,6 +19,7 @@
 import { decodeBase64Key } from "./base64-key.js";
 import type { Command, MetaCommon, ReplyLineCommand, StatsGroup, StorageMode } from "./commands.js";
 import {
+  clusterFileBytesMax,
   getLineBytesMax,
   itemTotalBytes,
   keyBytesMax,
@@ -81,7 +82,8 @@ type PendingBlock =
       readonly exptime: number;
       readonly cas: bigint;
       readonly invalidate: boolean;
-    };
+    }
+  | { readonly kind: "cluster_apply" };
 
 const replyCache = new Map<string, ReplyLineCommand>();
 
@@ -241,6 +243,7 @@ export class TextParser {
       return reply(replies.badDataChunk, block.kind === "store" && block.noreply);
     }
     if (block.kind === "store") return { ...block, value, tooLarge: false };
+    if (block.kind === "cluster_apply") return { kind: "cluster_apply", file: value };
     return { ...block, value, tooLarge: false };
   }
 
@@ -289,6 +292,7 @@ export class TextParser {
       case 0x63: // c
         if (tokens.is(0, "cas")) return this.parseStorage("cas");
         if (tokens.is(0, "cache_memlimit")) return this.parseCacheMemlimit();
+        if (tokens.is(0, "cluster")) return this.parseCluster();
         return errorReply;
       case 0x69: // i
         if (tokens.is(0, "incr")) return this.parseArithmetic(true);
@@ -315,6 +319,23 @@ export class TextParser {
     if (tokens.startsWith(tokens.count - 2, "HTTP/"))
       return { kind: "close", reason: "http-request" };
     return errorReply;
+  }
+
+  // ---- memraft's own commands ---------------------------------------------------
+
+  private parseCluster(): ParseResult | undefined {
+    const tokens = this.tokens;
+    if (tokens.count === 3 && tokens.is(1, "status")) return { kind: "cluster_status" };
+    if (tokens.count !== 4 || !tokens.is(1, "apply")) return errorReply;
+    const length = parseInt32(tokens.buf, tokens.start(2), tokens.end(2));
+    if (length === undefined || length < 0) return reply(replies.badCommandLineFormat);
+    if (length > clusterFileBytesMax) {
+      return this.swallow(
+        length + 2,
+        reply(`CLIENT_ERROR cluster file over ${clusterFileBytesMax} bytes`),
+      );
+    }
+    return this.expectBlock({ kind: "cluster_apply" }, length);
   }
 
   // ---- classic commands --------------------------------------------------------

@@ -15,6 +15,7 @@ import type { Socket } from "node:net";
 import { OutputBuffer, type SlabPool } from "../protocol/output-buffer.js";
 import { type ParserOptions, TextParser } from "../protocol/text-parser.js";
 import { unreachable } from "../util/assert.js";
+import { MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import type { ConnectionAction, Executor, Outcome } from "./executor.js";
 import { inputPauseBytes, outputFlushBytes } from "./limits.js";
@@ -136,20 +137,21 @@ export class Connection {
       if (this.traceCommands) {
         this.host.logger.trace({ connection: this.id, command: result.kind }, "command");
       }
-      this.handle(this.host.executor.execute(result, this.out, this.id));
+      this.handle(this.host.executor.execute(result, this.out, this.id), true);
     }
     if (this.finished) return;
     this.flush();
     if (this.draining && !this.waiting && !this.blocked && this.stream === undefined) this.finish();
   }
 
-  private handle(outcome: Outcome): void {
+  /** `whole`: the outcome of a whole command, which writes its reply only once it succeeds. */
+  private handle(outcome: Outcome, whole = false): void {
     if (outcome === undefined) return;
     if (outcome instanceof Promise) {
       this.waiting = true;
       outcome.then(
         () => this.settled(),
-        (error: unknown) => this.failed(error),
+        (error: unknown) => this.failed(error, whole),
       );
       return;
     }
@@ -179,8 +181,17 @@ export class Connection {
     this.run();
   }
 
-  private failed(error: unknown): void {
-    // A store failure the executor did not turn into a reply: the client
+  private failed(error: unknown, wroteNothing: boolean): void {
+    if (wroteNothing && isServiceError(error)) {
+      // The store could not serve the command now (no leader, no answer in
+      // time): memcached's way to say so is SERVER_ERROR, and the
+      // connection stays usable.
+      this.host.logger.debug({ connection: this.id, err: error }, "command failed");
+      this.out.line(`SERVER_ERROR ${oneLine(error.message)}`);
+      this.settled();
+      return;
+    }
+    // Anything else (a bug, corruption, a stream cut midway): the client
     // cannot know what happened, so it must not see a reply it could trust.
     this.host.logger.error(
       { connection: this.id, err: error },
@@ -221,4 +232,18 @@ export class Connection {
     this.finished = true;
     this.socket.end(() => this.socket.destroy());
   }
+}
+
+/** Failures of the moment that a client may retry: the store is fine, it just cannot answer now. */
+function isServiceError(error: unknown): error is MemraftError {
+  return (
+    MemraftError.is(error, "ERR_UNAVAILABLE") ||
+    MemraftError.is(error, "ERR_TIMEOUT") ||
+    MemraftError.is(error, "ERR_NOT_LEADER") ||
+    MemraftError.is(error, "ERR_QUEUE_FULL")
+  );
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, " ");
 }

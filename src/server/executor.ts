@@ -29,6 +29,7 @@ import type {
 } from "../store/store.js";
 import { unreachable } from "../util/assert.js";
 import { executeAdmin } from "./admin-commands.js";
+import { type ClusterAdmin, executeCluster } from "./cluster-commands.js";
 import type { DetailStats } from "./detail-stats.js";
 import { executeMeta } from "./meta-commands.js";
 import type { ServerSettings } from "./settings.js";
@@ -58,6 +59,8 @@ export interface ExecutionContext {
   readonly settings: ServerSettings;
   readonly state: ServerState;
   readonly clock: Clock;
+  /** The cluster behind the store, for memraft's `cluster` commands; absent without one. */
+  readonly cluster?: ClusterAdmin | undefined;
   statsContext(): StatsContext;
   /** `stats conns` lines; `requester` is the connection asking. */
   connectionLines(requester: number): StatLine[];
@@ -119,6 +122,9 @@ export class Executor {
       case "shutdown":
       case "lru_crawler_metadump":
         return executeAdmin(this.context, command, out, connectionId);
+      case "cluster_status":
+      case "cluster_apply":
+        return executeCluster(this.context.cluster, command, out);
       default:
         return unreachable(command);
     }

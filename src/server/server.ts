@@ -11,6 +11,7 @@ import type { Clock } from "../store/clock.js";
 import type { Store } from "../store/store.js";
 import { assert } from "../util/assert.js";
 import type { Logger } from "../util/logger.js";
+import type { ClusterAdmin } from "./cluster-commands.js";
 import { Connection, type ConnectionHost } from "./connection.js";
 import { DetailStats } from "./detail-stats.js";
 import { Executor, type ServerState } from "./executor.js";
@@ -26,6 +27,8 @@ export interface MemcachedServerOptions {
   readonly memraftVersion: string;
   /** Called when a client sends an enabled `shutdown`. */
   readonly onShutdownRequest?: (graceful: boolean) => void;
+  /** The cluster behind the store, for memraft's `cluster` commands. */
+  readonly cluster?: ClusterAdmin;
 }
 
 export class MemcachedServer implements ConnectionHost {
@@ -48,6 +51,7 @@ export class MemcachedServer implements ConnectionHost {
     this.startedAtSeconds = options.clock.nowSeconds();
     this.executor = new Executor({
       store: options.store,
+      cluster: options.cluster,
       counters: this.counters,
       settings: options.settings,
       state: this.state,

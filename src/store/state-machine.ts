@@ -57,6 +57,8 @@ export interface ItemTable {
  */
 const reservedPrefix = "\u0000".repeat(251);
 const stateKey = `${reservedPrefix}state`;
+/** The owner's membership record (opaque here), kept with the data it belongs to. */
+const membershipKey = `${reservedPrefix}membership`;
 const stateVersion = 1;
 
 /** What the state machine keeps about itself, besides items. */
@@ -96,6 +98,7 @@ export class StoreStateMachine {
   private state: MachineState = { flush: noFlush, clockSeconds: 0, hash: 0n, hashIndex: 0 };
   private lastApplied = 0;
   private readonly recentHashes = new Map<number, bigint>();
+  private membershipRecord: Buffer | undefined;
 
   private constructor(
     private readonly table: ItemTable,
@@ -112,7 +115,26 @@ export class StoreStateMachine {
     const machine = new StoreStateMachine(table, options);
     const stored = await table.get(stateKey);
     if (stored !== undefined) machine.state = decodeState(stored);
+    machine.membershipRecord = await table.get(membershipKey);
     return machine;
+  }
+
+  /**
+   * The membership record as of the applied state: what the owner stored
+   * with applyMembership, durable with the data (a restart resumes from it).
+   */
+  get membership(): Buffer | undefined {
+    return this.membershipRecord;
+  }
+
+  /** Applies an entry that changes the owner's membership record (a Raft configuration change). */
+  async applyMembership(index: number, record: Buffer): Promise<void> {
+    assert(index > this.lastApplied, () => `apply ${index} after ${this.lastApplied}`);
+    this.lastApplied = index;
+    this.membershipRecord = record;
+    const changes: TableChange[] = [{ key: membershipKey, value: record }];
+    this.recordHash(index, changes);
+    await this.table.write(index, changes);
   }
 
   /** The cas a version written by the entry at `index` takes. */

@@ -21,6 +21,8 @@
 //   3 truncate    group u32, fromIndex u64: entries >= fromIndex are void
 //   4 compact     group u32, index u64, term u64: entries <= index are void
 //                 (the state machine's snapshot covers them)
+//   5 remove      group u32: the group left this node; everything before is
+//                 void, and a later record of the group starts it afresh
 
 import { assert } from "../../util/assert.js";
 import { crc32c, maskCrc } from "../../util/crc32c.js";
@@ -38,6 +40,7 @@ export const RecordType = {
   hardState: 2,
   truncate: 3,
   compact: 4,
+  remove: 5,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
@@ -62,6 +65,10 @@ export type LogRecord =
       readonly groupId: number;
       readonly index: number;
       readonly term: number;
+    }
+  | {
+      readonly type: typeof RecordType.remove;
+      readonly groupId: number;
     };
 
 export function segmentName(segment: number): string {
@@ -110,6 +117,8 @@ function bodyBytes(record: LogRecord): number {
       return 12;
     case RecordType.compact:
       return 20;
+    case RecordType.remove:
+      return 4;
   }
 }
 
@@ -150,6 +159,8 @@ export function encodeRecord(record: LogRecord): Buffer {
       writeU64(buffer, at + 8, record.term);
       at += 16;
       break;
+    case RecordType.remove:
+      break;
   }
   assert(at === buffer.length, "log format: encoded size mismatch");
   buffer.writeUInt32LE(maskCrc(crc32c(buffer, 8, buffer.length)), 4);
@@ -185,6 +196,8 @@ export function decodeRecordBody(type: number, body: Buffer): LogRecord | string
         ? "bad compact record"
         : { type, groupId, index, term };
     }
+    case RecordType.remove:
+      return body.length === 4 ? { type, groupId } : `remove body of ${body.length} bytes`;
     default:
       return `unknown record type ${type}`;
   }

@@ -92,15 +92,21 @@ export async function recoverLog(fs: FileSystem, directory: string): Promise<Rec
     const isLast = i === numbers.length - 1;
     const data = await fs.readFile(path);
     const scan = scanSegment(path, number, data, isLast);
-    for (const { record } of scan.records) applyRecord(groups, gaps, record, path, scan.offsets);
     const maxIndexes = new Map<number, number>();
+    const segment = { number, path, validBytes: scan.validBytes, maxIndexes };
+    segments.push(segment);
     for (const { record } of scan.records) {
+      applyRecord(groups, gaps, record, path, scan.offsets);
+      if (record.type === RecordType.remove) {
+        // The removed group's old entries pin no segment any more.
+        for (const earlier of segments) earlier.maxIndexes.delete(record.groupId);
+        continue;
+      }
       if (record.type !== RecordType.entries) continue;
       const last = record.entries[record.entries.length - 1];
       if (last !== undefined)
         maxIndexes.set(record.groupId, Math.max(maxIndexes.get(record.groupId) ?? 0, last.index));
     }
-    segments.push({ number, path, validBytes: scan.validBytes, maxIndexes });
     if (scan.validBytes < data.length) {
       torn = {
         file: path,
@@ -214,6 +220,11 @@ function applyRecord(
   path: string,
   offsets: Map<LogRecord, number>,
 ): void {
+  if (record.type === RecordType.remove) {
+    groups.delete(record.groupId);
+    gaps.delete(record.groupId);
+    return;
+  }
   const group = groupState(groups, record.groupId);
   switch (record.type) {
     case RecordType.hardState:

@@ -181,6 +181,20 @@ export class RaftLogStorage {
     return this.waitForSync();
   }
 
+  /**
+   * Forgets a group that left this node: its entries no longer keep any
+   * segment, and recovery will not bring it back. Resolves once durable.
+   */
+  removeGroup(groupId: number): Promise<void> {
+    this.groupMarks(groupId);
+    this.marks.delete(groupId);
+    this.recovered.delete(groupId);
+    this.pendingMaxIndexes.delete(groupId);
+    for (const segment of this.segments) segment.maxIndexes.delete(groupId);
+    this.queue({ type: RecordType.remove, groupId });
+    return this.waitForSync();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     while (this.flushing || this.pending.length > 0) await this.waitForSync().catch(() => {});

@@ -80,19 +80,43 @@ export class TcpTransport {
     this.queueBytesMax = options.queueBytesMax ?? 64 * 1024 * 1024;
     this.frameBytesMax = options.frameBytesMax ?? 256 * 1024 * 1024;
     for (const [id, address] of options.peers) {
-      if (id === options.nodeId) continue;
-      this.peers.set(id, {
-        id,
-        address,
-        socket: undefined,
-        queue: [],
-        queueBytes: 0,
-        applicationQueue: [],
-        applicationQueueBytes: 0,
-        reconnectDelayMs: options.reconnectDelayMsMin ?? 20,
-        reconnectTimer: undefined,
-      });
+      if (id !== options.nodeId) this.peers.set(id, this.newPeer(id, address));
     }
+  }
+
+  /**
+   * Follows a change of the cluster's nodes: new peers are added (and
+   * dialled, by the side that dials), peers whose address changed are
+   * reconnected, and peers no longer listed are disconnected and forgotten.
+   */
+  setPeers(peers: ReadonlyMap<NodeId, PeerAddress>): void {
+    for (const [id, peer] of this.peers) {
+      const address = peers.get(id);
+      if (address !== undefined && sameAddress(address, peer.address)) continue;
+      clearTimeout(peer.reconnectTimer);
+      peer.socket?.destroy();
+      this.peers.delete(id);
+    }
+    for (const [id, address] of peers) {
+      if (id === this.options.nodeId || this.peers.has(id)) continue;
+      const peer = this.newPeer(id, address);
+      this.peers.set(id, peer);
+      if (this.server !== undefined && !this.closed && id > this.options.nodeId) this.dial(peer);
+    }
+  }
+
+  private newPeer(id: NodeId, address: PeerAddress): Peer {
+    return {
+      id,
+      address,
+      socket: undefined,
+      queue: [],
+      queueBytes: 0,
+      applicationQueue: [],
+      applicationQueueBytes: 0,
+      reconnectDelayMs: this.options.reconnectDelayMsMin ?? 20,
+      reconnectTimer: undefined,
+    };
   }
 
   async start(): Promise<void> {
@@ -232,7 +256,8 @@ export class TcpTransport {
     });
     socket.once("close", () => {
       if (peer.socket === socket) peer.socket = undefined;
-      if (this.closed) return;
+      // A peer forgotten by setPeers is not dialled again.
+      if (this.closed || this.peers.get(peer.id) !== peer) return;
       peer.reconnectTimer = setTimeout(() => this.dial(peer), peer.reconnectDelayMs);
       peer.reconnectDelayMs = Math.min(
         peer.reconnectDelayMs * 2,
@@ -363,4 +388,8 @@ function estimateBytes(message: Message): number {
   if (message.type === 1) for (const entry of message.entries) bytes += 21 + entry.data.length;
   else if (message.type === 9) bytes += message.chunk.length;
   return bytes;
+}
+
+function sameAddress(a: PeerAddress, b: PeerAddress): boolean {
+  return a.host === b.host && a.port === b.port;
 }
