@@ -108,7 +108,7 @@ export class GroupMember {
     const engine = await openEngine(options, () => member);
     const flushed = Math.max(0, engine.flushedAppliedIndex);
     const machine = await openMachine(engine, options);
-    const conf: ConfState = { voters: [...options.voters], learners: [] };
+    const conf: ConfState = { voters: [...options.voters], learners: [], votersOutgoing: [] };
     const installed = await readInstalledSnapshot(fs, directory);
     const start = startState(options, flushed, conf, installed);
     const raw = new RawNode(raftConfig(options), start);
@@ -378,12 +378,16 @@ function startState(
 
 /** The record of the snapshot a group directory was installed from, kept beside the LSM's files. */
 const installedSnapshotFile = "SNAPSHOT";
-const installedSnapshotVersion = 1;
+// Version 1 had no outgoing voters (no joint configurations).
+const installedSnapshotVersion = 2;
 
-//   u8 version, u64 index, u64 term, u32 voter count, u32 voters..., u32 learner count, u32 learners..., u32 masked crc32c of all before
+//   u8 version, u64 index, u64 term, u32 voter count, u32 voters..., u32 learner count, u32 learners...,
+//   u32 outgoing voter count, u32 outgoing voters..., u32 masked crc32c of all before
 function encodeInstalled(meta: SnapshotMeta): Buffer {
-  const { voters, learners } = meta.conf;
-  const body = Buffer.alloc(1 + 16 + 8 + 4 * (voters.length + learners.length));
+  const { voters, learners, votersOutgoing } = meta.conf;
+  const body = Buffer.alloc(
+    1 + 16 + 12 + 4 * (voters.length + learners.length + votersOutgoing.length),
+  );
   body[0] = installedSnapshotVersion;
   body.writeBigUInt64LE(BigInt(meta.index), 1);
   body.writeBigUInt64LE(BigInt(meta.term), 9);
@@ -391,6 +395,8 @@ function encodeInstalled(meta: SnapshotMeta): Buffer {
   for (const id of voters) at = body.writeUInt32LE(id, at);
   at = body.writeUInt32LE(learners.length, at);
   for (const id of learners) at = body.writeUInt32LE(id, at);
+  at = body.writeUInt32LE(votersOutgoing.length, at);
+  for (const id of votersOutgoing) at = body.writeUInt32LE(id, at);
   const crc = Buffer.alloc(4);
   crc.writeUInt32LE(maskCrc(crc32c(body)));
   return Buffer.concat([body, crc]);
@@ -405,7 +411,7 @@ async function readInstalledSnapshot(
   const bytes = await fs.readFile(path);
   const corrupt = (reason: string) =>
     new MemraftError("ERR_CORRUPTION", `${path}: ${reason}`, { file: path, offset: 0 });
-  if (bytes.length < 29 || bytes[0] !== installedSnapshotVersion)
+  if (bytes.length < 33 || bytes[0] !== installedSnapshotVersion)
     throw corrupt("not a snapshot record");
   const body = bytes.subarray(0, bytes.length - 4);
   if (unmaskCrc(bytes.readUInt32LE(body.length)) !== crc32c(body))
@@ -422,7 +428,8 @@ async function readInstalledSnapshot(
   };
   const voters = readIds();
   const learners = readIds();
-  return { index, term, conf: { voters, learners } };
+  const votersOutgoing = readIds();
+  return { index, term, conf: { voters, learners, votersOutgoing } };
 }
 
 async function openEngine(
