@@ -29,7 +29,8 @@ export class Progress {
 
   constructor(
     next: number,
-    readonly isLearner: boolean,
+    /** Cleared when the learner is promoted; its replication goes on as it was. */
+    public isLearner: boolean,
     inflightMessagesMax: number,
     inflightBytesMax: number,
   ) {

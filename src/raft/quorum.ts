@@ -16,9 +16,9 @@ export type VoteResult = "won" | "lost" | "pending";
  * monotonic marks: match indexes, acknowledged heartbeat sequences, tick
  * counts). Infinity for no voters.
  */
-export function majorityValue(voters: readonly NodeId[], valueOf: (id: NodeId) => number): number {
+export function majorityValue(voters: readonly NodeId[], markOf: (id: NodeId) => number): number {
   if (voters.length === 0) return Number.POSITIVE_INFINITY;
-  const values = voters.map(valueOf).sort((a, b) => b - a);
+  const values = voters.map(markOf).sort((a, b) => b - a);
   return values[Math.floor(voters.length / 2)]!;
 }
 
@@ -41,8 +41,8 @@ export function majorityVote(
 }
 
 /** The highest value a quorum of `conf` (both halves when joint) has reached. */
-export function quorumValue(conf: ConfState, valueOf: (id: NodeId) => number): number {
-  return Math.min(majorityValue(conf.voters, valueOf), majorityValue(conf.votersOutgoing, valueOf));
+export function quorumValue(conf: ConfState, markOf: (id: NodeId) => number): number {
+  return Math.min(majorityValue(conf.voters, markOf), majorityValue(conf.votersOutgoing, markOf));
 }
 
 /** A vote of `conf`: won when both halves won, lost when either lost. */

@@ -826,7 +826,11 @@ export class Raft {
       return;
     }
     const wasPaused = progress.isPaused();
-    if (!progress.maybeUpdate(message.index)) return;
+    // A probe answered at the match we already knew (a progress that was
+    // reset, e.g. on promotion) still ends the probe: waiting for news
+    // would stall until a heartbeat.
+    const probeAnswered = progress.state === "probe" && message.index === progress.match;
+    if (!progress.maybeUpdate(message.index) && !probeAnswered) return;
     if (progress.state === "probe") progress.becomeReplicate();
     else if (progress.state === "snapshot" && progress.match >= progress.snapshotIndex) {
       progress.becomeProbe();
@@ -1074,11 +1078,8 @@ export class Raft {
     }
     for (const id of voters) {
       const existing = this.progress.get(id);
-      if (existing === undefined || existing.isLearner) {
-        const progress = this.newProgress(id, next, false);
-        if (existing !== undefined) progress.maybeUpdate(existing.match);
-        this.progress.set(id, progress);
-      }
+      if (existing === undefined) this.progress.set(id, this.newProgress(id, next, false));
+      else existing.isLearner = false;
     }
     for (const id of this.conf.learners) {
       if (!this.progress.has(id)) this.progress.set(id, this.newProgress(id, next, true));
