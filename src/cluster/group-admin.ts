@@ -3,7 +3,7 @@
 // new replica, drop an old one, and, on a group's leader, change the
 // group's configuration or hand leadership over.
 
-import { ConfChangeType } from "../raft/conf-change.js";
+import { type ConfChange, ConfChangeType } from "../raft/conf-change.js";
 import type { GroupId, NodeId } from "../raft/types.js";
 import { MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
@@ -11,6 +11,9 @@ import { groupName } from "./group-ids.js";
 import type { GroupMember } from "./group-member.js";
 import type { NodeRuntime } from "./node-runtime.js";
 import type { PeerRpc } from "./peer-rpc.js";
+
+/** A member heard from within this many ticks counts as active (two election timeouts' worth at the defaults). */
+const recentTicksMax = 40;
 
 /** Peer request methods; numbers travel on the wire (1-5 are taken elsewhere). */
 export const AdminMethod = {
@@ -86,16 +89,14 @@ function jsonReply(value: unknown): Buffer {
 export function memberStatus(member: GroupMember): MemberStatus {
   const status = member.raw.status();
   const progress: Record<string, PeerProgress> = {};
-  if (member.isLeader) {
-    for (const [id, peer] of member.raw.raft.progress) {
-      progress[id] = {
-        match: peer.match,
-        next: peer.next,
-        state: peer.state,
-        learner: peer.isLearner,
-        recentActive: peer.recentActive,
-      };
-    }
+  for (const peer of status.peers ?? []) {
+    progress[peer.id] = {
+      match: peer.match,
+      next: peer.next,
+      state: peer.state,
+      learner: peer.membership === "learner",
+      recentActive: peer.ticksSinceHeard < recentTicksMax,
+    };
   }
   return {
     groupId: member.groupId,
@@ -107,8 +108,8 @@ export function memberStatus(member: GroupMember): MemberStatus {
     lastIndex: status.lastIndex,
     voters: status.conf.voters,
     learners: status.conf.learners,
-    joint: false,
-    ...(member.isLeader ? { progress } : {}),
+    joint: status.joint,
+    ...(status.peers === undefined ? {} : { progress }),
   };
 }
 
@@ -183,21 +184,24 @@ export function serveGroupAdmin(options: GroupAdminOptions): void {
 }
 
 async function applyChange(member: GroupMember, change: GroupChange, runtime: NodeRuntime) {
-  const propose = (type: ConfChangeType, nodeId: NodeId) => {
-    const applied = member.proposeConfChange({ type, nodeId });
+  const propose = (changes: ConfChange[]) => {
+    const applied = member.proposeConfChange(changes);
     runtime.schedule();
     return applied;
   };
   switch (change.op) {
     case "add-learner":
-      return propose(ConfChangeType.addLearner, change.node);
+      return propose([{ type: ConfChangeType.addLearner, nodeId: change.node }]);
     case "promote":
-      return propose(ConfChangeType.addVoter, change.node);
+      return propose([{ type: ConfChangeType.addVoter, nodeId: change.node }]);
     case "remove":
-      return propose(ConfChangeType.removeNode, change.node);
+      return propose([{ type: ConfChangeType.removeNode, nodeId: change.node }]);
     case "replace":
-      await propose(ConfChangeType.addVoter, change.node);
-      return propose(ConfChangeType.removeNode, change.replacing);
+      // One joint change: the group is never without a majority of either set.
+      return propose([
+        { type: ConfChangeType.addVoter, nodeId: change.node },
+        { type: ConfChangeType.removeNode, nodeId: change.replacing },
+      ]);
     case "transfer":
       member.raw.transferLeadership(change.node);
       runtime.schedule();

@@ -18,12 +18,7 @@ import { writeFileDurably } from "../fs/durable-file.js";
 import { directoryOf, type FileSystem, joinPath } from "../fs/file-system.js";
 import type { BlockCache } from "../lsm/block-cache.js";
 import { LsmEngine } from "../lsm/engine.js";
-import {
-  applyConfChange,
-  type ConfChange,
-  confChangeProblem,
-  decodeConfChange,
-} from "../raft/conf-change.js";
+import { type ConfChange, confStateAfter } from "../raft/conf-change.js";
 import type { RaftConfig } from "../raft/config.js";
 import type { RecoveredGroup } from "../raft/log-storage/log-reader.js";
 import type { RaftLogger } from "../raft/logger.js";
@@ -124,7 +119,7 @@ export class GroupMember {
     const machine = await openMachine(engine, options);
     const conf: ConfState =
       machine.membership === undefined
-        ? { voters: [...options.bootstrapVoters], learners: [] }
+        ? startingConf(options.bootstrapVoters)
         : decodeMembership(machine.membership, directory);
     const installed = await readInstalledSnapshot(fs, directory);
     const start = startState(options, flushed, conf, installed);
@@ -201,9 +196,13 @@ export class GroupMember {
     return this.waitForApply(() => this.raw.propose(payload));
   }
 
-  /** Proposes a configuration change; resolves once it is applied here (on the leader). */
-  async proposeConfChange(change: ConfChange): Promise<void> {
-    await this.waitForApply(() => this.raw.proposeConfChange(change));
+  /**
+   * Proposes a configuration change (one entry: changing two voters makes
+   * it joint, and the leader leaves the joint configuration by itself);
+   * resolves once it is applied here (on the leader).
+   */
+  async proposeConfChange(changes: readonly ConfChange[]): Promise<void> {
+    await this.waitForApply(() => this.raw.proposeConfChange(changes));
   }
 
   private waitForApply(propose: () => number): Promise<ApplyOutcome | undefined> {
@@ -251,7 +250,7 @@ export class GroupMember {
       if (entry.type === EntryType.confChange) {
         // Stored with the data, so a restart from the flushed state resumes
         // with the configuration of that state.
-        this.appliedConf = confAfter(this.appliedConf, entry);
+        this.appliedConf = confStateAfter(this.appliedConf, entry);
         await this.machine.applyMembership(entry.index, encodeMembership(this.appliedConf));
         this.applied = entry.index;
         this.settleProposal(entry, undefined);
@@ -330,10 +329,13 @@ export class GroupMember {
   }
 }
 
-/** The configuration after a conf-change entry, exactly as the Raft core computes it. */
-function confAfter(conf: ConfState, entry: Entry): ConfState {
-  const change = decodeConfChange(entry.data);
-  return confChangeProblem(conf, change) === undefined ? applyConfChange(conf, change) : conf;
+/** The configuration a member starts from before anything of the group is applied. */
+function startingConf(bootstrapVoters: readonly NodeId[]): ConfState {
+  return {
+    voters: [...new Set(bootstrapVoters)].sort((a, b) => a - b),
+    learners: [],
+    votersOutgoing: [],
+  };
 }
 
 function replaced(groupId: GroupId, index: number): MemraftError {
@@ -363,7 +365,8 @@ function raftConfig(options: GroupMemberOptions): RaftConfig {
  *
  *   log      | F            | start
  *   ---------+--------------+---------------------------------------------
- *   none     | 0            | a new member: the bootstrap configuration
+ *   none     | 0            | a new member: a founding one from the group's
+ *            |              | first entry, a joining one from nothing
  *   none     | > 0          | refuse: data without the log that wrote it
  *   any      | < offset     | refuse: the entries in between are lost
  *   any      | > last       | a snapshot install was cut short: start from
@@ -385,7 +388,7 @@ function startState(
         { groupId, flushed },
       );
     }
-    return RawNode.bootstrapState(conf);
+    return conf.voters.length > 0 ? RawNode.bootstrapState(conf) : RawNode.joiningState();
   }
   if (recovered.offset > flushed) {
     throw new ConfigError(
@@ -425,12 +428,16 @@ function startState(
 
 /** The record of the snapshot a group directory was installed from, kept beside the LSM's files. */
 const installedSnapshotFile = "SNAPSHOT";
-const installedSnapshotVersion = 1;
+// Version 1 had no outgoing voters (no joint configurations).
+const installedSnapshotVersion = 2;
 
-//   u8 version, u64 index, u64 term, u32 voter count, u32 voters..., u32 learner count, u32 learners..., u32 masked crc32c of all before
+//   u8 version, u64 index, u64 term, u32 voter count, u32 voters..., u32 learner count, u32 learners...,
+//   u32 outgoing voter count, u32 outgoing voters..., u32 masked crc32c of all before
 function encodeInstalled(meta: SnapshotMeta): Buffer {
-  const { voters, learners } = meta.conf;
-  const body = Buffer.alloc(1 + 16 + 8 + 4 * (voters.length + learners.length));
+  const { voters, learners, votersOutgoing } = meta.conf;
+  const body = Buffer.alloc(
+    1 + 16 + 12 + 4 * (voters.length + learners.length + votersOutgoing.length),
+  );
   body[0] = installedSnapshotVersion;
   body.writeBigUInt64LE(BigInt(meta.index), 1);
   body.writeBigUInt64LE(BigInt(meta.term), 9);
@@ -438,6 +445,8 @@ function encodeInstalled(meta: SnapshotMeta): Buffer {
   for (const id of voters) at = body.writeUInt32LE(id, at);
   at = body.writeUInt32LE(learners.length, at);
   for (const id of learners) at = body.writeUInt32LE(id, at);
+  at = body.writeUInt32LE(votersOutgoing.length, at);
+  for (const id of votersOutgoing) at = body.writeUInt32LE(id, at);
   const crc = Buffer.alloc(4);
   crc.writeUInt32LE(maskCrc(crc32c(body)));
   return Buffer.concat([body, crc]);
@@ -452,7 +461,7 @@ async function readInstalledSnapshot(
   const bytes = await fs.readFile(path);
   const corrupt = (reason: string) =>
     new MemraftError("ERR_CORRUPTION", `${path}: ${reason}`, { file: path, offset: 0 });
-  if (bytes.length < 29 || bytes[0] !== installedSnapshotVersion)
+  if (bytes.length < 33 || bytes[0] !== installedSnapshotVersion)
     throw corrupt("not a snapshot record");
   const body = bytes.subarray(0, bytes.length - 4);
   if (unmaskCrc(bytes.readUInt32LE(body.length)) !== crc32c(body))
@@ -469,7 +478,8 @@ async function readInstalledSnapshot(
   };
   const voters = readIds();
   const learners = readIds();
-  return { index, term, conf: { voters, learners } };
+  const votersOutgoing = readIds();
+  return { index, term, conf: { voters, learners, votersOutgoing } };
 }
 
 async function openEngine(

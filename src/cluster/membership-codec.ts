@@ -2,7 +2,8 @@
 // state (store/state-machine.ts keeps it opaque), so a restart resumes from
 // the configuration the data is at, not the one the group started with.
 //
-//   u8 version, u32 voter count, u32 voters..., u32 learner count, u32 learners...
+//   u8 version, then three lists (voters, learners, outgoing voters of a
+//   joint configuration), each u32 count, u32 ids...
 
 import type { ConfState } from "../raft/types.js";
 import { MemraftError } from "../util/errors.js";
@@ -10,7 +11,7 @@ import { MemraftError } from "../util/errors.js";
 const version = 1;
 
 export function encodeMembership(conf: ConfState): Buffer {
-  const lists = [conf.voters, conf.learners];
+  const lists = [conf.voters, conf.learners, conf.votersOutgoing];
   const bytes = Buffer.alloc(1 + lists.reduce((sum, list) => sum + 4 + 4 * list.length, 0));
   bytes[0] = version;
   let at = 1;
@@ -40,6 +41,7 @@ export function decodeMembership(bytes: Buffer, source: string): ConfState {
   };
   const voters = list();
   const learners = list();
+  const votersOutgoing = list();
   if (at !== bytes.length) throw corrupt(at, `${bytes.length - at} bytes left over`);
-  return { voters, learners };
+  return { voters, learners, votersOutgoing };
 }

@@ -18,7 +18,7 @@ export interface HostedGroupOptions {
   readonly groupId: GroupId;
   readonly config: Omit<RaftConfig, "id" | "groupId">;
   /** The configuration of a new group (ignored when the log has the group). */
-  readonly bootstrap: ConfState;
+  readonly bootstrap: Pick<ConfState, "voters" | "learners">;
   readonly apply: (entry: Entry) => void;
 }
 
@@ -55,7 +55,11 @@ export class NodeHost {
     const start =
       recovered === undefined
         ? RawNode.bootstrapState(options.bootstrap)
-        : { ...recovered, applied: recovered.offset, conf: options.bootstrap };
+        : {
+            ...recovered,
+            applied: recovered.offset,
+            conf: { ...options.bootstrap, votersOutgoing: [] },
+          };
     const raw = new RawNode(
       { ...options.config, id: this.nodeId, groupId: options.groupId },
       start,

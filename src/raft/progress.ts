@@ -18,6 +18,8 @@ export class Progress {
   probeSent = false;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /** The leader's tick count when a message from the follower last arrived. */
+  lastHeardTick = Number.NEGATIVE_INFINITY;
   /** Snapshot state: the snapshot being sent and the bytes the follower confirmed. */
   snapshotIndex = 0;
   snapshotOffset = 0;
@@ -27,12 +29,18 @@ export class Progress {
 
   constructor(
     next: number,
-    readonly isLearner: boolean,
+    /** Cleared when the learner is promoted; its replication goes on as it was. */
+    public isLearner: boolean,
     inflightMessagesMax: number,
     inflightBytesMax: number,
   ) {
     this.next = next;
     this.inflights = new Inflights(inflightMessagesMax, inflightBytesMax);
+  }
+
+  heard(tick: number): void {
+    this.recentActive = true;
+    this.lastHeardTick = tick;
   }
 
   becomeProbe(): void {

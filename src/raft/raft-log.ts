@@ -180,8 +180,9 @@ export class RaftLog {
   }
 
   /**
-   * A log as reloaded from storage: entries after (offset, offsetTerm), all
-   * durable, with `applied` the state machine's own durable index.
+   * A log as reloaded from storage: entries after (offset, offsetTerm), with
+   * `applied` the state machine's own durable index. The entries are durable
+   * unless `durable` is false (a new group's first entry, not yet written).
    */
   static restore(options: {
     offset: number;
@@ -189,6 +190,7 @@ export class RaftLog {
     entries: readonly Entry[];
     committed: number;
     applied: number;
+    durable: boolean;
   }): RaftLog {
     const log = new RaftLog();
     log.offset = options.offset;
@@ -196,8 +198,8 @@ export class RaftLog {
     log.entries = options.entries.slice();
     log.committed = Math.max(options.committed, options.offset);
     log.applied = options.applied;
-    log.stable = log.lastIndex();
-    log.unstableFrom = log.lastIndex() + 1;
+    log.stable = options.durable ? log.lastIndex() : log.offset;
+    log.unstableFrom = (options.durable ? log.lastIndex() : log.offset) + 1;
     log.check();
     return log;
   }

@@ -1,7 +1,7 @@
 // The Raft protocol for one group member: elections (with pre-vote and
 // check-quorum), replication with flow control, ReadIndex and lease reads,
-// leadership transfer, one-at-a-time membership changes and chunked
-// snapshots. Pure: no I/O, no clock, no randomness but config.random.
+// leadership transfer, membership changes (joint consensus, left
+// automatically; conf-change.ts) and chunked snapshots. Pure: no I/O, no clock, no randomness but config.random.
 // Everything leaves through `outbox` and the log marks; raw-node.ts turns
 // them into a Ready. Roles swap the `stepRole` and `tickRole` fields.
 //
@@ -9,16 +9,17 @@
 
 import { assert } from "../util/assert.js";
 import {
-  applyConfChange,
   type ConfChange,
-  confChangeProblem,
   decodeConfChange,
+  describeConfState,
   encodeConfChange,
+  planConfChange,
 } from "./conf-change.js";
 import { type RaftConfig, type ResolvedRaftConfig, resolveRaftConfig } from "./config.js";
 import { NotLeaderError, ProposalDroppedError } from "./errors.js";
 import { limits } from "./limits.js";
 import { Progress } from "./progress.js";
+import { allVoters, isJoint, quorumValue, quorumVote } from "./quorum.js";
 import { RaftLog } from "./raft-log.js";
 import {
   type AppendMessage,
@@ -51,10 +52,16 @@ export interface RaftStartState {
   readonly entries: readonly Entry[];
   /** The state machine's durable applied index; entries after it are applied again. */
   readonly applied: number;
-  /** The configuration in force at `applied` (the bootstrap one for a new group). */
+  /** The configuration in force at `applied` (see confStateAfter in conf-change.ts). */
   readonly conf: ConfState;
   /** The latest snapshot, if any, for followers that fall behind the log. */
   readonly snapshot?: Snapshot | undefined;
+  /**
+   * Nothing above is durable yet (a new group's first state, from
+   * RawNode.bootstrapState): the first Ready hands out its entries and hard
+   * state for persisting.
+   */
+  readonly unsaved?: boolean;
 }
 
 interface ReadRound {
@@ -108,6 +115,13 @@ export class Raft {
   private leaseBlockedUntilTick = 0;
   /** A leader proposes no conf change until it has applied this index. */
   private pendingConfIndex = 0;
+  /**
+   * The configurations applied since the oldest index a snapshot may still
+   * be taken at, ascending: each holds from its index to the next one's. A
+   * snapshot below the applied index needs the configuration of its own
+   * index. One element per conf change between snapshots.
+   */
+  private confHistory: { readonly index: number; readonly conf: ConfState }[];
   private uncommittedBytes = 0;
   /** Proposals arrived since the last Ready: broadcast them once. */
   private broadcastPending = false;
@@ -136,10 +150,12 @@ export class Raft {
       entries: start.entries,
       committed: start.hardState.commit,
       applied: start.applied,
+      durable: start.unsaved !== true,
     });
     this.term = start.hardState.term;
     this.vote = start.hardState.vote;
     this.conf = start.conf;
+    this.confHistory = [{ index: start.applied, conf: start.conf }];
     this.latestSnapshot = start.snapshot;
     this.resetProgress();
     this.becomeFollower(this.term, 0);
@@ -150,12 +166,22 @@ export class Raft {
     return { term: this.term, vote: this.vote, commit: this.log.committed };
   }
 
+  /** Votes in the configuration in force (in either half while joint). */
   isVoter(id: NodeId = this.id): boolean {
-    return this.conf.voters.includes(id);
+    return this.conf.voters.includes(id) || this.conf.votersOutgoing.includes(id);
   }
 
-  quorum(): number {
-    return Math.floor(this.conf.voters.length / 2) + 1;
+  leadTransfereeId(): NodeId {
+    return this.leadTransferee;
+  }
+
+  ticksSinceHeard(progress: Progress): number {
+    return this.tickCount - progress.lastHeardTick;
+  }
+
+  /** A conf change is in the log but not yet applied here (as leader: or not yet proposable). */
+  confChangePending(): boolean {
+    return this.pendingConfIndex > this.log.applied;
   }
 
   // ---- owner-facing calls --------------------------------------------------
@@ -223,8 +249,9 @@ export class Raft {
     return entry.index;
   }
 
-  proposeConfChange(change: ConfChange): number {
-    return this.propose(encodeConfChange(change), EntryType.confChange);
+  /** Proposes `changes` as one entry (see conf-change.ts); returns its index. */
+  proposeConfChange(changes: readonly ConfChange[]): number {
+    return this.propose(encodeConfChange(changes), EntryType.confChange);
   }
 
   /**
@@ -250,8 +277,9 @@ export class Raft {
     if (this.role !== "leader")
       throw new NotLeaderError(this.groupId, this.id, this.lead, "not leader");
     if (target === this.id || target === this.leadTransferee) return;
-    if (!this.isVoter(target))
-      throw new ProposalDroppedError(this.groupId, `node ${target} is not a voter`);
+    // An outgoing voter would lead a group it is about to leave.
+    if (!this.conf.voters.includes(target))
+      throw new ProposalDroppedError(this.groupId, `node ${target} is not an incoming voter`);
     this.info(`starts transferring leadership to ${target}`);
     this.leadTransferee = target;
     this.leaseBlockedUntilTick = this.tickCount + 3 * this.config.electionTicks;
@@ -275,8 +303,18 @@ export class Raft {
     );
     const term = this.log.term(index);
     assert(term !== undefined, "raft: snapshot term unknown");
-    this.latestSnapshot = { meta: { index, term, conf: this.conf }, data };
+    this.latestSnapshot = { meta: { index, term, conf: this.confAt(index) }, data };
     return this.latestSnapshot;
+  }
+
+  /** The configuration in force at `index`; forgets those before it. REQUIRES: index <= applied. */
+  private confAt(index: number): ConfState {
+    let at = this.confHistory.length - 1;
+    while (at > 0 && this.confHistory[at]!.index > index) at--;
+    const { index: from, conf } = this.confHistory[at]!;
+    assert(from <= index, () => `raft: configuration at ${index} forgotten (history from ${from})`);
+    this.confHistory.splice(0, at);
+    return conf;
   }
 
   /** Drops entries up to `index`. REQUIRES: a snapshot at or beyond it. */
@@ -288,12 +326,16 @@ export class Raft {
     this.log.compactTo(index);
   }
 
-  /** Called by raw-node once the owner applied entries up to `index`. */
+  /**
+   * Called by raw-node once the owner applied entries up to `index`. Throws
+   * ConfChangeCorruption for a conf-change entry that does not decode.
+   */
   appliedTo(index: number, entries: readonly Entry[]): void {
     for (const entry of entries) {
       if (entry.type === EntryType.confChange) this.applyConfChangeEntry(entry);
     }
     this.log.applied = index;
+    this.maybeLeaveJoint();
   }
 
   /** Called by raw-node once entries up to (index, term) are durable here. */
@@ -408,7 +450,7 @@ export class Raft {
       else this.becomeLeader();
       return;
     }
-    for (const voter of this.conf.voters) {
+    for (const voter of allVoters(this.conf)) {
       if (voter === this.id) continue;
       this.send({
         groupId: this.groupId,
@@ -425,16 +467,7 @@ export class Raft {
 
   private recordVote(from: NodeId, granted: boolean): "won" | "lost" | "pending" {
     if (!this.votes.has(from)) this.votes.set(from, granted);
-    let yes = 0;
-    let no = 0;
-    for (const voter of this.conf.voters) {
-      const vote = this.votes.get(voter);
-      if (vote === true) yes++;
-      else if (vote === false) no++;
-    }
-    if (yes >= this.quorum()) return "won";
-    if (no > this.conf.voters.length - this.quorum()) return "lost";
-    return "pending";
+    return quorumVote(this.conf, (id) => this.votes.get(id));
   }
 
   // ---- role transitions -------------------------------------------------------
@@ -516,7 +549,7 @@ export class Raft {
   private resetProgress(): void {
     this.progress.clear();
     const next = this.log.lastIndex() + 1;
-    for (const id of this.conf.voters) this.progress.set(id, this.newProgress(id, next, false));
+    for (const id of allVoters(this.conf)) this.progress.set(id, this.newProgress(id, next, false));
     for (const id of this.conf.learners) this.progress.set(id, this.newProgress(id, next, true));
   }
 
@@ -564,17 +597,16 @@ export class Raft {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
     }
+    // A leave that was dropped (transfer, full queue) is retried here.
+    this.maybeLeaveJoint();
   }
 
   private quorumRecentlyActive(): boolean {
-    let active = 0;
-    for (const voter of this.conf.voters) {
-      const progress = this.progress.get(voter)!;
-      if (voter === this.id || progress.recentActive) active++;
-      progress.recentActive = voter === this.id;
-    }
-    for (const learner of this.conf.learners) this.progress.get(learner)!.recentActive = false;
-    return active >= this.quorum();
+    const active =
+      quorumVote(this.conf, (id) => id === this.id || this.progress.get(id)!.recentActive) ===
+      "won";
+    for (const [id, progress] of this.progress) progress.recentActive = id === this.id;
+    return active;
   }
 
   // ---- role step functions ---------------------------------------------------
@@ -651,17 +683,17 @@ export class Raft {
     switch (message.type) {
       case MessageType.appendResponse:
         if (progress === undefined) return;
-        progress.recentActive = true;
+        progress.heard(this.tickCount);
         this.handleAppendResponse(message, progress);
         return;
       case MessageType.heartbeatResponse:
         if (progress === undefined) return;
-        progress.recentActive = true;
+        progress.heard(this.tickCount);
         this.handleHeartbeatResponse(message, progress);
         return;
       case MessageType.snapshotResponse:
         if (progress === undefined) return;
-        progress.recentActive = true;
+        progress.heard(this.tickCount);
         this.handleSnapshotResponse(message, progress);
         return;
       case MessageType.append:
@@ -775,6 +807,7 @@ export class Raft {
     this.info(`restores snapshot at ${meta.index}/${meta.term}`);
     this.log.restoreSnapshot(meta);
     this.conf = meta.conf;
+    this.confHistory = [{ index: meta.index, conf: meta.conf }];
     this.resetProgress();
     this.pendingSnapshot = snapshot;
     this.latestSnapshot = snapshot;
@@ -793,7 +826,11 @@ export class Raft {
       return;
     }
     const wasPaused = progress.isPaused();
-    if (!progress.maybeUpdate(message.index)) return;
+    // A probe answered at the match we already knew (a progress that was
+    // reset, e.g. on promotion) still ends the probe: waiting for news
+    // would stall until a heartbeat.
+    const probeAnswered = progress.state === "probe" && message.index === progress.match;
+    if (!progress.maybeUpdate(message.index) && !probeAnswered) return;
     if (progress.state === "probe") progress.becomeReplicate();
     else if (progress.state === "snapshot" && progress.match >= progress.snapshotIndex) {
       progress.becomeProbe();
@@ -933,10 +970,7 @@ export class Raft {
 
   /** Advances commit to the quorum's match if it is in this term; true if it moved. */
   private maybeCommit(): boolean {
-    const matches = this.conf.voters
-      .map((id) => this.progress.get(id)!.match)
-      .sort((a, b) => b - a);
-    const quorumMatch = matches[this.quorum() - 1]!;
+    const quorumMatch = quorumValue(this.conf, (id) => this.progress.get(id)!.match);
     if (quorumMatch <= this.log.committed || this.log.term(quorumMatch) !== this.term) return false;
     for (let index = this.log.committed + 1; index <= quorumMatch; index++) {
       const entry = this.log.entry(index);
@@ -959,7 +993,8 @@ export class Raft {
   }
 
   private acceptRead(context: number): void {
-    if (this.conf.voters.length === 1 || this.leaseValid()) {
+    const alone = quorumVote(this.conf, (id) => id === this.id) === "won";
+    if (alone || this.leaseValid()) {
       this.readStates.push({ index: this.log.committed, context });
       return;
     }
@@ -973,15 +1008,10 @@ export class Raft {
   private releaseConfirmedReads(): void {
     while (this.readRounds.length > 0) {
       const round = this.readRounds[0]!;
-      let acks = 0;
-      for (const voter of this.conf.voters) {
-        if (
-          voter === this.id ||
-          this.progress.get(voter)!.heartbeatAcked >= round.heartbeatSequence
-        )
-          acks++;
-      }
-      if (acks < this.quorum()) return;
+      const acked = quorumValue(this.conf, (id) =>
+        id === this.id ? Number.POSITIVE_INFINITY : this.progress.get(id)!.heartbeatAcked,
+      );
+      if (acked < round.heartbeatSequence) return;
       this.readRounds.shift();
       for (const context of round.contexts) this.readStates.push({ index: round.index, context });
     }
@@ -990,65 +1020,41 @@ export class Raft {
   private leaseValid(): boolean {
     if (this.config.readMode !== "lease" || this.leadTransferee !== 0) return false;
     if (this.tickCount < this.leaseBlockedUntilTick) return false;
-    const sentTicks: number[] = [];
-    for (const voter of this.conf.voters) {
-      if (voter === this.id) {
-        sentTicks.push(this.tickCount);
-        continue;
-      }
-      const acked = this.progress.get(voter)!.heartbeatAcked;
+    // The lease runs from the send time of the newest heartbeat a quorum acknowledged.
+    const leaseStart = quorumValue(this.conf, (id) => {
+      if (id === this.id) return this.tickCount;
+      const acked = this.progress.get(id)!.heartbeatAcked;
       const remembered = acked > 0 && this.heartbeatSequence - acked < limits.heartbeatHistoryMax;
-      sentTicks.push(
-        remembered
-          ? this.heartbeatSentTicks[acked % limits.heartbeatHistoryMax]!
-          : Number.NEGATIVE_INFINITY,
-      );
-    }
-    sentTicks.sort((a, b) => b - a);
-    const leaseStart = sentTicks[this.quorum() - 1]!;
+      return remembered
+        ? this.heartbeatSentTicks[acked % limits.heartbeatHistoryMax]!
+        : Number.NEGATIVE_INFINITY;
+    });
     return this.tickCount < leaseStart + this.config.electionTicks - this.config.leaseDriftTicks;
   }
 
   // ---- membership ------------------------------------------------------------
 
-  private checkConfChangeProposal(change: ConfChange): void {
-    if (this.pendingConfIndex > this.log.applied) {
+  private checkConfChangeProposal(changes: readonly ConfChange[]): void {
+    if (this.confChangePending()) {
       throw new ProposalDroppedError(this.groupId, "a configuration change is pending", {
         pendingConfIndex: this.pendingConfIndex,
         applied: this.log.applied,
       });
     }
-    const problem = confChangeProblem(this.conf, change);
-    if (problem !== undefined) throw new ProposalDroppedError(this.groupId, problem);
+    const plan = planConfChange(this.conf, changes);
+    if (plan.kind === "refuse") throw new ProposalDroppedError(this.groupId, plan.reason);
   }
 
   private applyConfChangeEntry(entry: Entry): void {
-    const change = decodeConfChange(entry.data);
-    const problem = confChangeProblem(this.conf, change);
-    if (problem !== undefined) {
-      this.info(`skips conf change at ${entry.index}: ${problem}`);
+    const plan = planConfChange(this.conf, decodeConfChange(entry.data));
+    if (plan.kind === "refuse") {
+      this.info(`skips conf change at ${entry.index}: ${plan.reason}`);
       return;
     }
-    this.conf = applyConfChange(this.conf, change);
-    this.info(
-      `applies conf change at ${entry.index}: voters [${this.conf.voters}] learners [${this.conf.learners}]`,
-    );
-    const next = this.log.lastIndex() + 1;
-    for (const id of [...this.progress.keys()]) {
-      if (!this.conf.voters.includes(id) && !this.conf.learners.includes(id))
-        this.progress.delete(id);
-    }
-    for (const id of this.conf.voters) {
-      const existing = this.progress.get(id);
-      if (existing === undefined || existing.isLearner) {
-        const progress = this.newProgress(id, next, false);
-        if (existing !== undefined) progress.maybeUpdate(existing.match);
-        this.progress.set(id, progress);
-      }
-    }
-    for (const id of this.conf.learners) {
-      if (!this.progress.has(id)) this.progress.set(id, this.newProgress(id, next, true));
-    }
+    this.conf = plan.conf;
+    this.confHistory.push({ index: entry.index, conf: plan.conf });
+    this.info(`applies conf change at ${entry.index}: ${describeConfState(this.conf)}`);
+    this.updateProgressMembers();
     if (this.role !== "leader") return;
     if (!this.isVoter()) {
       // Let followers learn the commit of our removal before we go quiet.
@@ -1057,9 +1063,46 @@ export class Raft {
       this.becomeFollower(this.term, 0);
       return;
     }
-    if (this.leadTransferee !== 0 && !this.isVoter(this.leadTransferee)) this.leadTransferee = 0;
+    if (this.leadTransferee !== 0 && !this.conf.voters.includes(this.leadTransferee))
+      this.leadTransferee = 0;
     this.maybeCommit();
     this.broadcastAppend();
+  }
+
+  /** Gives every member of the new configuration a progress, keeping what is known of the others. */
+  private updateProgressMembers(): void {
+    const next = this.log.lastIndex() + 1;
+    const voters = allVoters(this.conf);
+    for (const id of [...this.progress.keys()]) {
+      if (!voters.includes(id) && !this.conf.learners.includes(id)) this.progress.delete(id);
+    }
+    for (const id of voters) {
+      const existing = this.progress.get(id);
+      if (existing === undefined) this.progress.set(id, this.newProgress(id, next, false));
+      else existing.isLearner = false;
+    }
+    for (const id of this.conf.learners) {
+      if (!this.progress.has(id)) this.progress.set(id, this.newProgress(id, next, true));
+    }
+  }
+
+  /**
+   * A leader that applied a joint configuration proposes leaving it. A new
+   * leader gets here once it applied its no-op (its pendingConfIndex), so a
+   * joint configuration is never left hanging by a leader change; a dropped
+   * proposal is retried on the next tick.
+   */
+  private maybeLeaveJoint(): void {
+    if (this.role !== "leader" || !isJoint(this.conf) || this.confChangePending()) return;
+    // A transfer refuses proposals; it ends within an election timeout.
+    if (this.leadTransferee !== 0) return;
+    try {
+      const index = this.proposeConfChange([]);
+      this.info(`proposes leaving the joint configuration at ${index}`);
+    } catch (error) {
+      if (!(error instanceof ProposalDroppedError || error instanceof NotLeaderError)) throw error;
+      this.info(`cannot leave the joint configuration yet: ${error.message}`);
+    }
   }
 
   // ---- helpers --------------------------------------------------------------

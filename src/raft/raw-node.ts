@@ -17,13 +17,17 @@
 // stops and restarts from what is durable (fsync errors cannot be retried).
 
 import { assert } from "../util/assert.js";
-import type { ConfChange } from "./conf-change.js";
+import { type ConfChange, ConfChangeType, encodeConfChange } from "./conf-change.js";
 import type { RaftConfig } from "./config.js";
+import type { ProgressState } from "./progress.js";
+import { isJoint } from "./quorum.js";
 import { Raft, type RaftStartState } from "./raft.js";
 import {
   type ConfState,
   type Entry,
   EntryType,
+  emptyConfState,
+  emptyHardState,
   entryBytes,
   type HardState,
   type Message,
@@ -57,6 +61,32 @@ export interface Status {
   readonly firstIndex: number;
   readonly lastIndex: number;
   readonly conf: ConfState;
+  /** The configuration is joint: a majority of both voter sets decides. */
+  readonly joint: boolean;
+  /** A conf change is not yet applied here; a leader refuses another until it is. */
+  readonly confChangePending: boolean;
+  /** Leader only: the voter leadership is being handed to, or 0. */
+  readonly leadTransferee: NodeId;
+  /** Leader only (undefined otherwise): every member's replication, this node's included. */
+  readonly peers: readonly PeerStatus[] | undefined;
+}
+
+/** A leader's view of one member, for deciding when a new replica has caught up. */
+export interface PeerStatus {
+  readonly id: NodeId;
+  /** "outgoing": votes only in the outgoing half of a joint configuration (being removed). */
+  readonly membership: "voter" | "outgoing" | "learner";
+  /** The last index known to be in its log. */
+  readonly match: number;
+  readonly next: number;
+  /** probe: looking for where logs agree; replicate: streaming; snapshot: being sent one. */
+  readonly state: ProgressState;
+  /** Snapshot state: the index of the snapshot being sent, and the bytes it confirmed. */
+  readonly snapshotIndex: number;
+  readonly snapshotOffset: number;
+  readonly inflightMessages: number;
+  /** Ticks since a message from it arrived (0 for this node); Infinity if none did in this term. */
+  readonly ticksSinceHeard: number;
 }
 
 export class RawNode {
@@ -70,19 +100,73 @@ export class RawNode {
 
   constructor(config: RaftConfig, start: RaftStartState) {
     this.raft = new Raft(config, start);
-    this.previousHardState = this.raft.hardState();
+    this.previousHardState = start.unsaved === true ? emptyHardState : this.raft.hardState();
     this.previousSoftState = { lead: this.raft.lead, role: this.raft.role };
   }
 
-  /** A state for a member that never ran: empty log, the given configuration. */
-  static bootstrapState(conf: ConfState): RaftStartState {
+  /**
+   * The start of every initial member of a new group: the configuration is
+   * the group's first entry (index 1, term 1, committed), as in etcd-io/raft,
+   * and is also in force from the start, so a group can elect before
+   * anything is applied (applying entry 1 then changes nothing).
+   *
+   * Why in the log rather than as the state at index 0 (as before) or a
+   * synthetic snapshot at index 1: a member that joins later starts empty,
+   * and whether the leader feeds it from index 1 or sends it a snapshot
+   * (which carries the configuration), it ends with the exact
+   * configuration. Entry 1 is persisted and applied through the owner's
+   * ordinary Ready path, so the shared log needs no special compaction mark
+   * and the state machine no image at index 1. Every initial member must be
+   * given the same configuration: the entry is built from it byte for byte
+   * (ids ascending), and differing entries at 1/1 would break log matching.
+   *
+   * The first Ready hands out entry 1 and the hard state to persist; until
+   * they are durable the member may start from here again.
+   */
+  static bootstrapState(initial: Pick<ConfState, "voters" | "learners">): RaftStartState {
+    const voters = [...new Set(initial.voters)].sort((a, b) => a - b);
+    const learners = [...new Set(initial.learners)].sort((a, b) => a - b);
+    assert(voters.length > 0, "raw node: a group starts with at least one voter");
+    assert(
+      learners.every((id) => !voters.includes(id)),
+      () => `raw node: bootstrap voters [${voters}] and learners [${learners}] overlap`,
+    );
+    const changes: ConfChange[] = [
+      ...voters.map((nodeId) => ({ type: ConfChangeType.addVoter, nodeId })),
+      ...learners.map((nodeId) => ({ type: ConfChangeType.addLearner, nodeId })),
+    ];
+    const first: Entry = {
+      index: 1,
+      term: 1,
+      type: EntryType.confChange,
+      data: encodeConfChange(changes),
+    };
     return {
-      hardState: { term: 0, vote: 0, commit: 0 },
+      hardState: { term: 1, vote: 0, commit: 1 },
+      offset: 0,
+      offsetTerm: 0,
+      entries: [first],
+      applied: 0,
+      conf: { voters, learners, votersOutgoing: [] },
+      unsaved: true,
+    };
+  }
+
+  /**
+   * The start of a member created for an existing group on a new node: an
+   * empty log and an empty configuration. It never campaigns or counts
+   * itself; it takes the leader's appends, heartbeats and snapshot and
+   * learns the configuration from entry 1 or from the snapshot. The owner
+   * adds it to the group (as a learner) with a conf change on the leader.
+   */
+  static joiningState(): RaftStartState {
+    return {
+      hardState: emptyHardState,
       offset: 0,
       offsetTerm: 0,
       entries: [],
       applied: 0,
-      conf,
+      conf: emptyConfState,
     };
   }
 
@@ -102,8 +186,9 @@ export class RawNode {
     return this.raft.propose(data, EntryType.normal);
   }
 
-  proposeConfChange(change: ConfChange): number {
-    return this.raft.proposeConfChange(change);
+  /** Proposes one conf-change entry of `changes` (conf-change.ts); returns its index. */
+  proposeConfChange(changes: readonly ConfChange[]): number {
+    return this.raft.proposeConfChange(changes);
   }
 
   readIndex(context: number): void {
@@ -229,7 +314,34 @@ export class RawNode {
       firstIndex: raft.log.firstIndex(),
       lastIndex: raft.log.lastIndex(),
       conf: raft.conf,
+      joint: isJoint(raft.conf),
+      confChangePending: raft.confChangePending(),
+      leadTransferee: raft.leadTransfereeId(),
+      peers: raft.role === "leader" ? this.peerStatuses() : undefined,
     };
+  }
+
+  private peerStatuses(): PeerStatus[] {
+    const raft = this.raft;
+    const peers: PeerStatus[] = [];
+    for (const [id, progress] of raft.progress) {
+      peers.push({
+        id,
+        membership: raft.conf.voters.includes(id)
+          ? "voter"
+          : progress.isLearner
+            ? "learner"
+            : "outgoing",
+        match: progress.match,
+        next: progress.next,
+        state: progress.state,
+        snapshotIndex: progress.snapshotIndex,
+        snapshotOffset: progress.snapshotOffset,
+        inflightMessages: progress.inflights.messageCount,
+        ticksSinceHeard: id === raft.id ? 0 : raft.ticksSinceHeard(progress),
+      });
+    }
+    return peers.sort((a, b) => a.id - b.id);
   }
 
   private committedToApply(): Entry[] {

@@ -29,11 +29,25 @@ export interface HardState {
 
 export const emptyHardState: HardState = { term: 0, vote: 0, commit: 0 };
 
+/**
+ * A group's membership. Ids ascend in each list; a node is in at most one of
+ * `voters` and `learners`, and no learner is an outgoing voter.
+ */
 export interface ConfState {
+  /** The voters; while joint, the incoming ones. */
   readonly voters: readonly NodeId[];
   /** Receive the log but neither vote in elections nor count for commit. */
   readonly learners: readonly NodeId[];
+  /**
+   * While a joint configuration is in force, the voters before it: every
+   * decision then needs a majority of `voters` and one of these. Empty
+   * otherwise.
+   */
+  readonly votersOutgoing: readonly NodeId[];
 }
+
+/** What a member that joins an existing group knows before the leader tells it. */
+export const emptyConfState: ConfState = { voters: [], learners: [], votersOutgoing: [] };
 
 export interface SnapshotMeta {
   /** The last entry the snapshot covers, and its term. */

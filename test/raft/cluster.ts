@@ -7,18 +7,21 @@ import type { RaftConfig } from "../../src/raft/config.js";
 import { Prng } from "../../src/raft/prng.js";
 import { describeType, type RaftStartState } from "../../src/raft/raft.js";
 import { RawNode } from "../../src/raft/raw-node.js";
-import type {
-  ConfState,
-  Entry,
-  HardState,
-  Message,
-  ReadState,
-  Snapshot,
+import {
+  type ConfState,
+  type Entry,
+  emptyConfState,
+  type HardState,
+  type Message,
+  type ReadState,
+  type Snapshot,
 } from "../../src/raft/types.js";
 import { Invariants } from "../sim/invariants.js";
 
 export interface ClusterNode {
   readonly id: number;
+  /** The configuration at index 0: the group's for an initial member, empty for a joiner. */
+  readonly bootConf: ConfState;
   raw: RawNode;
   hardState: HardState;
   offset: number;
@@ -43,20 +46,23 @@ export class Cluster {
 
   constructor(
     private readonly options: ClusterOptions = {},
-    private readonly conf: ConfState = { voters: [], learners: [] },
+    private readonly conf: ConfState = emptyConfState,
   ) {}
 
   static of(count: number, options: ClusterOptions = {}): Cluster {
     const voters = Array.from({ length: count }, (_, i) => i + 1);
-    const cluster = new Cluster(options, { voters, learners: [] });
+    const cluster = new Cluster(options, { voters, learners: [], votersOutgoing: [] });
     for (const id of voters) cluster.addNode(id);
     return cluster;
   }
 
-  addNode(id: number, conf: ConfState = this.conf): ClusterNode {
+  /** An initial member of the group, or with `join`, a new empty member for it. */
+  addNode(id: number, options: { join?: boolean } = {}): ClusterNode {
+    const join = options.join === true;
     const node: ClusterNode = {
       id,
-      raw: this.newRaw(id, RawNode.bootstrapState(conf)),
+      bootConf: join ? emptyConfState : this.conf,
+      raw: this.newRaw(id, join ? RawNode.joiningState() : RawNode.bootstrapState(this.conf)),
       hardState: { term: 0, vote: 0, commit: 0 },
       offset: 0,
       offsetTerm: 0,
@@ -100,15 +106,24 @@ export class Cluster {
   restart(id: number): void {
     const node = this.node(id);
     node.down = false;
-    node.raw = this.newRaw(id, {
-      hardState: node.hardState,
-      offset: node.offset,
-      offsetTerm: node.offsetTerm,
-      entries: node.stored,
-      applied: node.snapshot?.meta.index ?? 0,
-      conf: node.snapshot?.meta.conf ?? this.conf,
-      snapshot: node.snapshot,
-    });
+    const neverSaved =
+      node.hardState.term === 0 && node.stored.length === 0 && node.snapshot === undefined;
+    node.raw = this.newRaw(
+      id,
+      neverSaved
+        ? node.bootConf.voters.length === 0
+          ? RawNode.joiningState()
+          : RawNode.bootstrapState(node.bootConf)
+        : {
+            hardState: node.hardState,
+            offset: node.offset,
+            offsetTerm: node.offsetTerm,
+            entries: node.stored,
+            applied: node.snapshot?.meta.index ?? 0,
+            conf: node.snapshot?.meta.conf ?? node.bootConf,
+            snapshot: node.snapshot,
+          },
+    );
     node.applied = node.applied.filter((entry) => entry.index <= (node.snapshot?.meta.index ?? 0));
     this.invariants.nodeRestarted(id);
   }

@@ -7,16 +7,19 @@
 // Commands:
 //   add-nodes <n> [pre-vote=false] [check-quorum=false] [read-mode=lease] [snapshot-chunk=<bytes>]
 //   campaign <id> | tick <id> [count] | stabilize | process <id>... | deliver
-//   propose <id> <text> | propose-conf-change <id> add-voter|add-learner|remove <node>
+//   propose <id> <text> | propose-conf-change <id> [add-voter|add-learner|remove <node>]...
+//     (one entry of every change listed; none: leave a joint configuration)
+//   add-joiner <id> (a new empty member for the group)
 //   read-index <id> <context> | transfer-leadership <from> <to>
 //   isolate <id> | partition <ids> <ids> | heal | stop <id> | restart <id>
-//   snapshot-compact <id> | status <id> | log <id> | applied <id> | read-states <id>
+//   snapshot-compact <id> | status <id> (a leader also lists its peers) | log <id>
+//   applied <id> | read-states <id>
 
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import test from "ava";
-import { ConfChangeType } from "../../src/raft/conf-change.js";
+import { type ConfChange, ConfChangeType, describeConfState } from "../../src/raft/conf-change.js";
 import { MemraftError } from "../../src/util/errors.js";
 import { Cluster } from "./cluster.js";
 
@@ -46,6 +49,12 @@ function parseScript(text: string): Block[] {
   }
   return blocks;
 }
+
+const changeTypes: Record<string, ConfChangeType | undefined> = {
+  "add-voter": ConfChangeType.addVoter,
+  "add-learner": ConfChangeType.addLearner,
+  remove: ConfChangeType.removeNode,
+};
 
 class Interpreter {
   cluster: Cluster | undefined;
@@ -94,17 +103,13 @@ class Interpreter {
           extra = [`index ${c().propose(id(), args[1]!)}`];
           break;
         case "propose-conf-change": {
-          const type = {
-            "add-voter": ConfChangeType.addVoter,
-            "add-learner": ConfChangeType.addLearner,
-            remove: ConfChangeType.removeNode,
-          }[args[1]!];
-          if (type === undefined) throw new Error(`unknown change ${args[1]}`);
-          extra = [
-            `index ${c()
-              .node(id())
-              .raw.proposeConfChange({ type, nodeId: id(2) })}`,
-          ];
+          const changes: ConfChange[] = [];
+          for (let at = 1; at < args.length; at += 2) {
+            const type = changeTypes[args[at]!];
+            if (type === undefined) throw new Error(`unknown change ${args[at]}`);
+            changes.push({ type, nodeId: id(at + 1) });
+          }
+          extra = [`index ${c().node(id()).raw.proposeConfChange(changes)}`];
           break;
         }
         case "read-index":
@@ -139,10 +144,17 @@ class Interpreter {
         case "status": {
           const s = c().node(id()).raw.status();
           extra = [
-            `${s.id} ${s.role} term=${s.hardState.term} vote=${s.hardState.vote} lead=${s.lead} commit=${s.hardState.commit} applied=${s.applied} first=${s.firstIndex} last=${s.lastIndex} voters=[${s.conf.voters}] learners=[${s.conf.learners}]`,
+            `${s.id} ${s.role} term=${s.hardState.term} vote=${s.hardState.vote} lead=${s.lead} commit=${s.hardState.commit} applied=${s.applied} first=${s.firstIndex} last=${s.lastIndex} ${describeConfState(s.conf)}`,
+            ...(s.peers ?? []).map(
+              (p) =>
+                `  ${p.id} ${p.membership} ${p.state} match=${p.match} next=${p.next}${p.state === "snapshot" ? ` snapshot=${p.snapshotIndex}+${p.snapshotOffset}` : ""}`,
+            ),
           ];
           break;
         }
+        case "add-joiner":
+          c().addNode(id(), { join: true });
+          break;
         case "log":
           extra = c()
             .raft(id())

@@ -47,7 +47,7 @@ test("a reopened log returns every group's entries, truncations, hard state and 
   });
   await log.compact(1, 2, 1);
   await log.save(3, {
-    snapshot: { index: 10, term: 3, conf: { voters: [1], learners: [] } },
+    snapshot: { index: 10, term: 3, conf: { voters: [1], learners: [], votersOutgoing: [] } },
     entries: [entry(11, 3)],
   });
   await log.close();
@@ -119,7 +119,11 @@ async function crashRound(seed: number, mode: TearMode): Promise<string | undefi
       } else {
         const index = last + 5;
         await log.save(groupId, {
-          snapshot: { index, term: group.hardState.term, conf: { voters: [1], learners: [] } },
+          snapshot: {
+            index,
+            term: group.hardState.term,
+            conf: { voters: [1], learners: [], votersOutgoing: [] },
+          },
         });
         group.entries = [];
         group.offset = index;

@@ -12,7 +12,14 @@ function logOf(terms: number[], offset = 0, offsetTerm = 0): RaftLog {
     type: 0,
     data: new Uint8Array(),
   }));
-  return RaftLog.restore({ offset, offsetTerm, entries, committed: offset, applied: offset });
+  return RaftLog.restore({
+    offset,
+    offsetTerm,
+    entries,
+    committed: offset,
+    applied: offset,
+    durable: true,
+  });
 }
 
 const conflictCases: { log: number[]; index: number; term: number; want: number }[] = [

@@ -3,10 +3,11 @@
 // nothing but a counter per tick.
 
 import test from "ava";
+import { ConfChangeType, decodeConfChange } from "../../src/raft/conf-change.js";
 import { silentRaftLogger } from "../../src/raft/logger.js";
 import { Prng } from "../../src/raft/prng.js";
 import { RawNode } from "../../src/raft/raw-node.js";
-import { MessageType } from "../../src/raft/types.js";
+import { EntryType, MessageType } from "../../src/raft/types.js";
 
 function node(id: number, voters = [1, 2, 3]): RawNode {
   return new RawNode(
@@ -23,16 +24,36 @@ test("a granted vote leaves in the same Ready as the durable vote, with a sync",
     groupId: 9,
     from: 1,
     to: 2,
-    term: 1,
+    term: 2,
     type: MessageType.vote,
-    index: 0,
-    logTerm: 0,
+    index: 1,
+    logTerm: 1,
     transfer: false,
   });
   const ready = voter.ready();
-  t.deepEqual(ready.hardState, { term: 1, vote: 1, commit: 0 });
+  t.deepEqual(ready.hardState, { term: 2, vote: 1, commit: 1 });
   t.true(ready.mustSync);
-  t.like(ready.messages[0], { type: MessageType.voteResponse, reject: false, term: 1 });
+  t.like(ready.messages[0], { type: MessageType.voteResponse, reject: false, term: 2 });
+});
+
+test("a new group's first Ready persists and applies its configuration entry", (t) => {
+  const member = node(2);
+  const ready = member.ready();
+  t.deepEqual(ready.hardState, { term: 1, vote: 0, commit: 1 });
+  t.true(ready.mustSync);
+  t.deepEqual(
+    ready.entries.map((e) => [e.index, e.term, e.type]),
+    [[1, 1, EntryType.confChange]],
+  );
+  t.deepEqual(ready.committedEntries, ready.entries);
+  t.deepEqual(decodeConfChange(ready.entries[0]!.data), [
+    { type: ConfChangeType.addVoter, nodeId: 1 },
+    { type: ConfChangeType.addVoter, nodeId: 2 },
+    { type: ConfChangeType.addVoter, nodeId: 3 },
+  ]);
+  member.advance();
+  t.deepEqual(member.status().conf, { voters: [1, 2, 3], learners: [], votersOutgoing: [] });
+  t.false(member.hasReady());
 });
 
 test("a single voter commits only after its own entry is persisted", (t) => {
@@ -42,16 +63,20 @@ test("a single voter commits only after its own entry is persisted", (t) => {
   t.is(first.softState?.role, "leader");
   t.deepEqual(
     first.entries.map((e) => e.index),
-    [1],
+    [1, 2],
   );
-  t.deepEqual(first.committedEntries, [], "not committed before the write is durable");
+  t.deepEqual(
+    first.committedEntries.map((e) => e.index),
+    [1],
+    "only the bootstrap entry, committed by definition; the no-op waits for its write",
+  );
   solo.advance();
   const second = solo.ready();
   t.deepEqual(
     second.committedEntries.map((e) => e.index),
-    [1],
+    [2],
   );
-  t.is(second.hardState?.commit, 1);
+  t.is(second.hardState?.commit, 2);
 });
 
 test("no Ready is handed out before the previous one is advanced", (t) => {

@@ -12,12 +12,13 @@ test("figure 8: a leader does not commit an old-term entry by counting replicas"
   // Without check-quorum, so followers vote as soon as asked (the paper's setting).
   const cluster = Cluster.of(5, { messageBytesMax: 1, checkQuorum: false });
   cluster.elect(1);
-  // Term 1: node 1 writes A at index 2 but only node 2 gets it.
+  // Term 2 (entry 1 is the bootstrap configuration, term 1): node 1 writes
+  // A at index 3 but only node 2 gets it.
   cluster.partition([1, 2], [3, 4, 5]);
   cluster.propose(1, "A");
   cluster.stabilize();
-  t.is(cluster.raft(2).log.term(2), 1);
-  // Term 2: node 5 wins with 3 and 4 and writes its no-op at index 2, alone.
+  t.is(cluster.raft(2).log.term(3), 2);
+  // Term 3: node 5 wins with 3 and 4 and writes its no-op at index 3, alone.
   cluster.heal();
   cluster.isolate(1);
   cluster.partition([5], [2]);
@@ -28,13 +29,13 @@ test("figure 8: a leader does not commit an old-term entry by counting replicas"
   }
   cluster.process([5]);
   t.is(cluster.raft(5).role, "leader");
-  t.is(cluster.raft(5).log.term(2), 2);
+  t.is(cluster.raft(5).log.term(3), 3);
   cluster.queue = [];
-  // Term 3+: node 1 restarts, comes back without 5, wins, and copies A (term 1) on.
+  // Term 4+: node 1 restarts, comes back without 5, wins, and copies A (term 2) on.
   cluster.heal();
   cluster.isolate(5);
   cluster.restart(1);
-  // Its first pre-vote (term 2) is refused by voters already in term 2.
+  // Its first pre-vote (term 3) is refused by voters already in term 3.
   for (let attempt = 0; attempt < 3 && cluster.raft(1).role !== "leader"; attempt++) {
     cluster.node(1).raw.campaign();
     for (let round = 0; round < 6 && cluster.raft(1).role !== "leader"; round++) {
@@ -43,21 +44,21 @@ test("figure 8: a leader does not commit an old-term entry by counting replicas"
     }
   }
   t.is(cluster.raft(1).role, "leader");
-  // Followers get A (index 2, term 1), but never the term-3 no-op after it.
-  const holdsA = (id: number) => cluster.raft(id).log.lastIndex() >= 2;
+  // Followers get A (index 3, term 2), but never the term-4 no-op after it.
+  const holdsA = (id: number) => cluster.raft(id).log.lastIndex() >= 3;
   for (let round = 0; round < 8; round++) {
     cluster.process();
     cluster.deliver({
       drop: (m) =>
-        m.type === MessageType.append && m.entries.some((e) => e.index > 2) && holdsA(m.to),
+        m.type === MessageType.append && m.entries.some((e) => e.index > 3) && holdsA(m.to),
     });
   }
   cluster.process();
   t.true(
-    [1, 2, 3].every((id) => cluster.raft(id).log.term(2) === 1),
+    [1, 2, 3].every((id) => cluster.raft(id).log.term(3) === 2),
     "A sits on a majority",
   );
-  t.is(cluster.raft(1).log.committed, 1, "yet it is not committed: it is from an older term");
+  t.is(cluster.raft(1).log.committed, 2, "yet it is not committed: it is from an older term");
   // Node 5 can still win (its last term beats theirs) and replace A: safe,
   // because nobody applied A.
   cluster.stop(1);
@@ -164,14 +165,14 @@ test("a disruptive rejoining node does not depose a healthy leader (pre-vote)", 
     for (const id of [1, 2]) cluster.tick(id);
     cluster.stabilize();
   }
-  t.is(cluster.raft(3).term, 1, "pre-vote kept its term from growing");
+  t.is(cluster.raft(3).term, 2, "pre-vote kept its term from growing");
   cluster.heal();
   cluster.tick(3, 30);
   cluster.stabilize();
   cluster.tick(1);
   cluster.stabilize();
   t.is(cluster.raft(1).role, "leader");
-  t.is(cluster.raft(1).term, 1);
+  t.is(cluster.raft(1).term, 2);
   t.is(cluster.raft(3).lead, 1);
 });
 
@@ -181,11 +182,11 @@ test("without pre-vote the same node would depose the leader, as the contrast sh
   cluster.isolate(3);
   cluster.tick(3, 30);
   cluster.stabilize();
-  t.true(cluster.raft(3).term > 1);
+  t.true(cluster.raft(3).term > 2);
   cluster.heal();
   cluster.tick(3, 30);
   cluster.stabilize();
-  t.true(cluster.raft(1).term > 1, "the leader's term was bumped by the rejoining node");
+  t.true(cluster.raft(1).term > 2, "the leader's term was bumped by the rejoining node");
 });
 
 test("removing the leader: it commits its own removal, steps down, and the rest go on", (t) => {
@@ -193,7 +194,7 @@ test("removing the leader: it commits its own removal, steps down, and the rest 
   cluster.elect(1);
   cluster.propose(1, "before");
   cluster.stabilize();
-  cluster.node(1).raw.proposeConfChange({ type: ConfChangeType.removeNode, nodeId: 1 });
+  cluster.node(1).raw.proposeConfChange([{ type: ConfChangeType.removeNode, nodeId: 1 }]);
   cluster.stabilize();
   t.is(cluster.raft(1).role, "follower");
   t.deepEqual(cluster.raft(1).conf.voters, [2, 3]);
@@ -218,9 +219,9 @@ test("a snapshot for entries the follower already has advances its commit withou
   cluster.heal();
   const three = cluster.raft(3);
   const last = three.log.lastIndex();
-  t.is(last, 4);
-  t.true(three.log.committed < 4);
-  // The leader snapshots at 4 and sends it (index 4 is in 3's log already).
+  t.is(last, 5);
+  t.true(three.log.committed < 5);
+  // The leader snapshots at 5 and sends it (index 5 is in 3's log already).
   const one = cluster.raft(1);
   cluster.node(1).raw.createSnapshot(one.log.applied, new Uint8Array([1, 2, 3]));
   three.step({
@@ -315,10 +316,10 @@ test("leadership transfer hands over to a caught-up follower without an election
 
 test("a learner receives the log but does not count toward commit, then is promoted", (t) => {
   const cluster = Cluster.of(3);
-  // A joining node starts from the configuration it will catch up from.
-  cluster.addNode(4, { voters: [1, 2, 3], learners: [] });
+  // A joining node starts empty and learns the configuration from the leader.
+  cluster.addNode(4, { join: true });
   cluster.elect(1);
-  cluster.node(1).raw.proposeConfChange({ type: ConfChangeType.addLearner, nodeId: 4 });
+  cluster.node(1).raw.proposeConfChange([{ type: ConfChangeType.addLearner, nodeId: 4 }]);
   cluster.stabilize();
   cluster.propose(1, "a");
   cluster.stabilize();
@@ -330,13 +331,13 @@ test("a learner receives the log but does not count toward commit, then is promo
   t.true(cluster.raft(1).log.committed < index, "leader + learner is no quorum");
   cluster.heal();
   cluster.stabilize();
-  cluster.node(1).raw.proposeConfChange({ type: ConfChangeType.addVoter, nodeId: 4 });
+  cluster.node(1).raw.proposeConfChange([{ type: ConfChangeType.addVoter, nodeId: 4 }]);
   cluster.stabilize();
   t.deepEqual(cluster.raft(4).conf.voters, [1, 2, 3, 4]);
   t.throws(
     () => {
-      cluster.node(1).raw.proposeConfChange({ type: ConfChangeType.removeNode, nodeId: 2 });
-      cluster.node(1).raw.proposeConfChange({ type: ConfChangeType.removeNode, nodeId: 3 });
+      cluster.node(1).raw.proposeConfChange([{ type: ConfChangeType.removeNode, nodeId: 2 }]);
+      cluster.node(1).raw.proposeConfChange([{ type: ConfChangeType.removeNode, nodeId: 3 }]);
     },
     { message: /configuration change is pending/ },
   );

@@ -44,17 +44,24 @@ export class SimNode {
     const snapshot = this.disk.snapshot;
     this.machine =
       snapshot === undefined ? new RegisterMachine() : RegisterMachine.fromSnapshot(snapshot.data);
+    const disk = this.disk;
+    const neverSaved =
+      disk.hardState.term === 0 && disk.entries.length === 0 && snapshot === undefined;
     this.raw = new RawNode(
       { ...this.config, id: this.id },
-      {
-        hardState: this.disk.hardState,
-        offset: this.disk.offset,
-        offsetTerm: this.disk.offsetTerm,
-        entries: this.disk.entries,
-        applied: snapshot?.meta.index ?? 0,
-        conf: snapshot?.meta.conf ?? this.bootConf,
-        snapshot,
-      },
+      neverSaved
+        ? this.bootConf.voters.length === 0
+          ? RawNode.joiningState()
+          : RawNode.bootstrapState(this.bootConf)
+        : {
+            hardState: disk.hardState,
+            offset: disk.offset,
+            offsetTerm: disk.offsetTerm,
+            entries: disk.entries,
+            applied: snapshot?.meta.index ?? 0,
+            conf: snapshot?.meta.conf ?? this.bootConf,
+            snapshot,
+          },
     );
     this.invariants.nodeRestarted(this.id);
   }

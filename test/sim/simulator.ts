@@ -144,7 +144,7 @@ export class Simulation {
           inflightMessagesMax: 4,
           snapshotChunkBytes: 64,
         },
-        { voters, learners: [] },
+        { voters, learners: [], votersOutgoing: [] },
         this.invariants,
         {
           send: (message) => this.network.send(this.now, message),
@@ -284,7 +284,7 @@ export class Simulation {
       change = { type: ConfChangeType.removeNode, nodeId: this.pick(conf.voters)! };
     if (change === undefined) return;
     try {
-      leader.raw!.proposeConfChange(change);
+      leader.raw!.proposeConfChange([change]);
       this.event(
         `conf ${change.type === 1 ? "add-voter" : change.type === 2 ? "add-learner" : "remove"} ${change.nodeId} via ${leader.id}`,
       );

@@ -9,8 +9,9 @@
 //   heartbeat         commit u64, context u64
 //   heartbeat-resp    context u64
 //   snapshot          meta (index u64, term u64, voterCount u32, voters u32..,
-//                     learnerCount u32, learners u32..), totalBytes u64,
-//                     offset u64, length u32, chunk
+//                     learnerCount u32, learners u32.., outgoingCount u32,
+//                     votersOutgoing u32..), totalBytes u64, offset u64,
+//                     length u32, chunk
 //   snapshot-resp     snapshotIndex u64, nextOffset u64
 //   timeout-now       (nothing)
 // Type codes are MessageType's, frozen.
@@ -170,6 +171,7 @@ export function encodeMessage(writer: ByteWriter, message: Message): void {
       writer.u64(message.meta.term);
       writeIds(writer, message.meta.conf.voters);
       writeIds(writer, message.meta.conf.learners);
+      writeIds(writer, message.meta.conf.votersOutgoing);
       writer.u64(message.totalBytes);
       writer.u64(message.offset);
       writer.u32(message.chunk.length);
@@ -252,7 +254,11 @@ export function decodeMessage(reader: ByteReader): Message {
     case MessageType.snapshot: {
       const index = reader.u64();
       const term = reader.u64();
-      const conf: ConfState = { voters: readIds(reader), learners: readIds(reader) };
+      const conf: ConfState = {
+        voters: readIds(reader),
+        learners: readIds(reader),
+        votersOutgoing: readIds(reader),
+      };
       const totalBytes = reader.u64();
       const offset = reader.u64();
       const chunk = reader.bytes(reader.u32());

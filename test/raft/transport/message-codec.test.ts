@@ -68,14 +68,15 @@ const message: fc.Arbitrary<Message> = fc.oneof(
       term: u64,
       voters: ids,
       learners: ids,
+      votersOutgoing: ids,
       totalBytes: u64,
       offset: u64,
       chunk: fc.uint8Array({ maxLength: 64 }),
     })
-    .map(({ e, index, term, voters, learners, ...rest }) => ({
+    .map(({ e, index, term, voters, learners, votersOutgoing, ...rest }) => ({
       ...e,
       type: MessageType.snapshot,
-      meta: { index, term, conf: { voters, learners } },
+      meta: { index, term, conf: { voters, learners, votersOutgoing } },
       ...rest,
     })),
   fc

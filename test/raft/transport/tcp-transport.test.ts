@@ -9,7 +9,7 @@ import { silentRaftLogger } from "../../../src/raft/logger.js";
 import { startNode } from "../../../src/raft/node-host.js";
 import { Prng } from "../../../src/raft/prng.js";
 import { type PeerAddress, TcpTransport } from "../../../src/raft/transport/tcp-transport.js";
-import type { Entry } from "../../../src/raft/types.js";
+import { type Entry, EntryType } from "../../../src/raft/types.js";
 import { silentLogger } from "../../../src/util/logger.js";
 import { FaultFileSystem } from "../../helpers/fault-fs.js";
 
@@ -58,7 +58,9 @@ test("a group over TCP elects, replicates to every node, and recovers from a dro
     nodes[0]!.host.group(5)!.campaign();
     await until(() => nodes[0]!.host.group(5)!.raft.role === "leader", "a leader");
     const texts = (n: (typeof nodes)[number]) =>
-      n.applied.filter((e) => e.data.length > 0).map((e) => new TextDecoder().decode(e.data));
+      n.applied
+        .filter((e) => e.type === EntryType.normal && e.data.length > 0)
+        .map((e) => new TextDecoder().decode(e.data));
     await Promise.all(
       ["a", "b", "c"].map((text) => nodes[0]!.host.propose(5, new TextEncoder().encode(text))),
     );
