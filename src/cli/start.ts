@@ -54,56 +54,14 @@ export async function start(options: StartOptions): Promise<{ stop(): Promise<vo
     flushEnabled: !options.disableFlushAll,
   });
   let stopping: Promise<void> | undefined;
-  let stopServing: (() => Promise<void>) | undefined;
+  let started: Promise<() => Promise<void>> | undefined;
+  // A stop asked for while the node is still starting waits for it to be up.
   const stop = (): Promise<void> => {
-    stopping ??= (stopServing?.() ?? Promise.resolve()).then(() => process.exit(0));
+    stopping ??= (started ?? Promise.resolve(async () => {}))
+      .then((stopServing) => stopServing())
+      .then(() => process.exit(0));
     return stopping;
   };
-  const onShutdownRequest = () => void stop();
-  if (options.inMemory) {
-    stopServing = await startInMemory(settings, logger, onShutdownRequest);
-  } else {
-    if (settings.itemSizeMaxBytes > durableItemSizeMaxBytes) {
-      throw new ConfigError(
-        `max item size above 64m needs --in-memory (the durable store keeps values up to 64 MiB)`,
-      );
-    }
-    logger.info(
-      { version: memraftVersion, node: self.id, dataDir: self.dataDir },
-      "starting memraft",
-    );
-    const node = await startNode({
-      settings,
-      cluster,
-      self,
-      standalone,
-      readMode: options.readMode,
-      clock: systemClock,
-      logger,
-      memraftVersion,
-      onShutdownRequest,
-    });
-    stopServing = node.stop;
-    const configPath = options.config;
-    if (configPath !== undefined) {
-      // SIGHUP: the operator edited the cluster file; propose it to the cluster.
-      process.on("SIGHUP", () => {
-        let contents: string;
-        try {
-          contents = readFileSync(configPath, "utf8");
-        } catch (error) {
-          logger.error({ err: error, path: configPath }, "SIGHUP: cannot read the cluster file");
-          return;
-        }
-        node.cluster.reload(contents, configPath).catch((error: unknown) => {
-          logger.error(
-            { err: error, path: configPath },
-            "SIGHUP: applying the cluster file failed",
-          );
-        });
-      });
-    }
-  }
   const onSignal = () => {
     // A second signal while draining: the operator wants out now.
     if (stopping !== undefined) process.exit(1);
@@ -111,6 +69,50 @@ export async function start(options: StartOptions): Promise<{ stop(): Promise<vo
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  const onShutdownRequest = () => void stop();
+  if (options.inMemory) {
+    started = startInMemory(settings, logger, onShutdownRequest);
+    await started;
+    return { stop };
+  }
+  if (settings.itemSizeMaxBytes > durableItemSizeMaxBytes) {
+    throw new ConfigError(
+      `max item size above 64m needs --in-memory (the durable store keeps values up to 64 MiB)`,
+    );
+  }
+  logger.info(
+    { version: memraftVersion, node: self.id, dataDir: self.dataDir },
+    "starting memraft",
+  );
+  const starting = startNode({
+    settings,
+    cluster,
+    self,
+    standalone,
+    readMode: options.readMode,
+    clock: systemClock,
+    logger,
+    memraftVersion,
+    onShutdownRequest,
+  });
+  started = starting.then((node) => node.stop);
+  const node = await starting;
+  const configPath = options.config;
+  if (configPath !== undefined) {
+    // SIGHUP: the operator edited the cluster file; propose it to the cluster.
+    process.on("SIGHUP", () => {
+      let contents: string;
+      try {
+        contents = readFileSync(configPath, "utf8");
+      } catch (error) {
+        logger.error({ err: error, path: configPath }, "SIGHUP: cannot read the cluster file");
+        return;
+      }
+      node.cluster.reload(contents, configPath).catch((error: unknown) => {
+        logger.error({ err: error, path: configPath }, "SIGHUP: applying the cluster file failed");
+      });
+    });
+  }
   return { stop };
 }
 

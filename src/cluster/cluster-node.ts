@@ -122,8 +122,18 @@ export class ClusterNode {
     return dataGroupIds(this.slotTable.map.ranges.length);
   }
 
-  /** Finds this node's place (in the background), then follows the cluster. */
-  start(): void {
+  /**
+   * Finds this node's place, then follows the cluster. Resolves once the
+   * node has its replicas, except for a blank node that must hear from
+   * other nodes first: that one carries on in the background (its commands
+   * wait meanwhile), so nodes started one after another can all come up.
+   */
+  async start(): Promise<void> {
+    const { fs, dataDir } = this.options;
+    const alone =
+      this.options.standalone ||
+      this.fileTopology.nodes.every((node) => node.id === this.options.selfId);
+    const known = await readIdentity(fs, dataDir);
     this.settled = this.settle();
     this.settled.then(
       () => this.startLoops(),
@@ -133,6 +143,7 @@ export class ClusterNode {
         }
       },
     );
+    if (alone || known !== undefined) await this.settled;
   }
 
   stop(): void {
@@ -209,11 +220,10 @@ export class ClusterNode {
     }
     if (!this.identity.settled) {
       // The founding placement, from the founding file (this one, unchanged).
-      const placement = targetPlacement(this.fileTopology);
-      for (const [groupId, nodes] of placement) {
-        if (!nodes.includes(this.options.selfId)) continue;
-        await runtime.hostGroup(groupId, nodes.map(raftNodeId));
-      }
+      const founding = [...targetPlacement(this.fileTopology)]
+        .filter(([, nodes]) => nodes.includes(this.options.selfId))
+        .map(([groupId, nodes]) => ({ groupId, bootstrapVoters: nodes.map(raftNodeId) }));
+      await runtime.hostGroups(founding);
       this.identity = { ...this.identity, settled: true };
       await writeIdentity(fs, dataDir, this.identity);
       logger.info({ groups: runtime.members.size }, "founding replicas created");

@@ -64,11 +64,14 @@ export class HostedGroups {
     return this.contents.groups.some((group) => group.groupId === groupId);
   }
 
-  async add(group: HostedGroup): Promise<void> {
-    if (this.has(group.groupId)) return;
+  /** Records groups not yet recorded, in one durable write. */
+  async add(groups: readonly HostedGroup[]): Promise<void> {
+    const fresh = groups.filter((group) => !this.has(group.groupId));
+    if (fresh.length === 0) return;
+    const ids = new Set(fresh.map((group) => group.groupId));
     await this.save({
-      groups: [...this.contents.groups, group].sort((a, b) => a.groupId - b.groupId),
-      dropping: this.contents.dropping.filter((id) => id !== group.groupId),
+      groups: [...this.contents.groups, ...fresh].sort((a, b) => a.groupId - b.groupId),
+      dropping: this.contents.dropping.filter((id) => !ids.has(id)),
     });
   }
 

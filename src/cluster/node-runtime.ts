@@ -181,17 +181,20 @@ export class NodeRuntime implements CheckpointSource {
    * bootstrap voters the group is being created with the cluster; without,
    * the member joins an existing group and waits for its leader.
    */
-  async hostGroup(groupId: GroupId, bootstrapVoters: readonly NodeId[]): Promise<GroupMember> {
-    const existing = this.members.get(groupId);
-    if (existing !== undefined) return existing;
-    return this.betweenCycles(async () => {
-      const again = this.members.get(groupId);
-      if (again !== undefined) return again;
-      const group = { groupId, bootstrapVoters: [...bootstrapVoters] };
-      await this.hosted.add(group);
-      const member = await this.openMember(group);
-      this.started(member);
-      return member;
+  async hostGroup(groupId: GroupId, bootstrapVoters: readonly NodeId[]): Promise<void> {
+    await this.hostGroups([{ groupId, bootstrapVoters }]);
+  }
+
+  /** hostGroup for several groups at once: one durable record, members opened side by side. */
+  async hostGroups(groups: readonly HostedGroup[]): Promise<void> {
+    if (groups.every((group) => this.members.has(group.groupId))) return;
+    await this.betweenCycles(async () => {
+      const fresh = groups
+        .filter((group) => !this.members.has(group.groupId))
+        .map((group) => ({ groupId: group.groupId, bootstrapVoters: [...group.bootstrapVoters] }));
+      await this.hosted.add(fresh);
+      const members = await Promise.all(fresh.map((group) => this.openMember(group)));
+      for (const member of members) this.started(member);
     });
   }
 

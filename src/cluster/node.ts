@@ -119,7 +119,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     ...(options.onShutdownRequest ? { onShutdownRequest: options.onShutdownRequest } : {}),
   });
   const address = await server.listen();
-  node.start();
+  await node.start();
   logger.info(
     { dataDir: self.dataDir, groups: cluster.groups, readMode: options.readMode },
     "node started",

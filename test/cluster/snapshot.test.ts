@@ -18,7 +18,7 @@ test("a follower behind the truncated log catches up from a snapshot", async (t)
     await waitFor(
       "a leader",
       () => {
-        found = cluster.nodes.findIndex((node) => node?.runtime.member(0).isLeader === true);
+        found = cluster.nodes.findIndex((node) => node?.runtime.members.get(0)?.isLeader === true);
         return found !== -1;
       },
       10_000,
