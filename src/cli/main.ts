@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { MemraftError } from "../util/errors.js";
 import { memraftVersion } from "../util/version.js";
+import { clusterApply, status } from "./cluster.js";
 import { type LocalOptions, local } from "./local.js";
 import { increaseVerbosity, parsePort, parsePositiveInteger, parseSize } from "./options.js";
 import { type StartOptions, start } from "./start.js";
@@ -67,6 +68,28 @@ export function buildProgram(): Command {
     )
     .action(async (options: LocalOptions) => {
       await local(options);
+    });
+
+  program
+    .command("status")
+    .description("Show the cluster: nodes, groups, leaders, lag, and a rebalance in progress.")
+    .option("--server <host:port>", "the node to ask (default 127.0.0.1:11211)")
+    .option("--config <file>", "ask the nodes of this cluster file, first that answers")
+    .option("--json", "print the status as JSON", false)
+    .action(async (options: { server?: string; config?: string; json: boolean }) => {
+      await status(options);
+    });
+
+  const cluster = program.command("cluster").description("Change the cluster.");
+  cluster
+    .command("apply")
+    .description(
+      "Check a cluster file against the committed configuration and commit it; replicas then move to match it.",
+    )
+    .requiredOption("--config <file>", "the cluster file (YAML)")
+    .option("--server <host:port>", "the node to send it to (default: the file's nodes in order)")
+    .action(async (options: { config: string; server?: string }) => {
+      await clusterApply(options);
     });
 
   return program;
