@@ -15,7 +15,7 @@
 // what it finds. Steps are idempotent; a step that fails is tried again.
 
 import type { GroupId, NodeId } from "../raft/types.js";
-import { type Placement, placeGroups } from "../ring/placement.js";
+import { evenOutPlacement, type Placement } from "../ring/placement.js";
 import type { Logger } from "../util/logger.js";
 import {
   AdminMethod,
@@ -53,9 +53,13 @@ interface Step {
   readonly replicas?: GroupReplicas;
 }
 
-/** The target placement of every group, metadata group included. */
-export function targetPlacement(topology: Topology): Placement {
-  return placeGroups(
+/**
+ * Where every group (the metadata group included) should be, from where the
+ * replicas are now (nothing, for the founding placement).
+ */
+export function targetPlacement(topology: Topology, current: Placement = new Map()): Placement {
+  return evenOutPlacement(
+    current,
     [...dataGroupIds(topology.groups), metadataGroupId],
     topology.nodes,
     topology.replicationFactor,
@@ -106,7 +110,8 @@ export class Rebalancer {
       if (step.move === undefined) done++;
       else still.push(step.move);
     }
-    const pending = pendingChanges(current, targetPlacement(topology), still);
+    const target = targetPlacement(topology, votersOf(current));
+    const pending = pendingChanges(current, target, still);
     const draining = new Set(topology.nodes.filter((node) => node.draining).map((node) => node.id));
     const started = movesToStart(pending, still, topology.rebalance, draining, nowMs);
     const moves = [...still, ...started];
@@ -285,6 +290,10 @@ function caughtUp(progress: PeerProgress | undefined, commit: number): boolean {
     progress.state === "replicate" &&
     progress.match + catchUpLagMax >= commit
   );
+}
+
+function votersOf(replicas: ReadonlyMap<number, GroupReplicas>): Placement {
+  return new Map([...replicas].map(([groupId, group]) => [groupId, group.voters]));
 }
 
 function sameReplicas(a: GroupReplicas, b: GroupReplicas | undefined): boolean {

@@ -16,6 +16,10 @@
 // equal (test/ring/placement.test.ts measures it), and a weight above
 // sum(weights) / RF cannot be honoured at all.
 //
+// The cluster places groups with evenOutPlacement: rendezvous first, then
+// loads evened out from the current placement, so that every node holds its
+// share and a change moves only what it must (see there).
+//
 // Pure: no I/O. The rebalancer turns diffPlacements' result into membership
 // changes, one at a time.
 
@@ -99,6 +103,128 @@ export function placeGroups(
   for (const groupId of groupIds)
     placement.set(groupId, topNodes(groupId, nodes, replicationFactor));
   return placement;
+}
+
+/**
+ * The cluster's placement, from where replicas are now: each group keeps
+ * its replicas on nodes that stay (not draining, still listed), tops up to
+ * replicationFactor with its best-scoring other nodes (rendezvous, so a new
+ * group, or a cluster's founding placement from nothing, starts at the top
+ * replicationFactor nodes by score), and drops its lowest-scoring ones
+ * beyond it. Then, while some node holds more than one replica above its
+ * share (its weighted part of all replicas) compared with another, one
+ * replica moves from the most loaded to the least loaded node, in the group
+ * where the swap costs the least rendezvous score. Deterministic: a pure
+ * function of the current placement, the nodes and the group ids.
+ *
+ * Why not rendezvous alone: with tens of groups it leaves loads to chance,
+ * and lumpy (adding a 9th node to 8 with 16 groups may move 1 replica where
+ * its share is 5). Why from the current placement: then a change moves only
+ * what it must — a new node takes its share, one replica at a time from the
+ * most loaded nodes; a drained node's replicas go to the least loaded — and
+ * no more (test/ring/placement-balanced.test.ts measures both). A node whose
+ * share exceeds one replica of every group (a weight above sum /
+ * replicationFactor) simply holds one replica of every group.
+ */
+export function evenOutPlacement(
+  current: Placement,
+  groupIds: Iterable<number>,
+  nodes: readonly PlacementNode[],
+  replicationFactor: number,
+): Map<number, readonly string[]> {
+  checkPlacementInput(nodes, replicationFactor);
+  const ids = [...new Set(groupIds)].sort((a, b) => a - b);
+  const serving = nodes
+    .filter((node) => !node.draining)
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const servingIds = new Set(serving.map((node) => node.id));
+  const totalWeight = serving.reduce((sum, node) => sum + node.weight, 0);
+  const share = new Map(
+    serving.map((node) => [node.id, (replicationFactor * ids.length * node.weight) / totalWeight]),
+  );
+  const scores = new Map<number, Map<string, number>>();
+  const placement = new Map<number, string[]>();
+  const loads = new Map(serving.map((node) => [node.id, 0]));
+  const byScore = (groupId: number) => {
+    const byNode = scores.get(groupId)!;
+    return (a: string, b: string) => byNode.get(b)! - byNode.get(a)! || (a < b ? -1 : 1);
+  };
+  for (const groupId of ids) {
+    scores.set(
+      groupId,
+      new Map(serving.map((node) => [node.id, rendezvousScore(groupId, node.id, node.weight)])),
+    );
+    const previous = current.get(groupId) ?? [];
+    const kept = previous.filter((id) => servingIds.has(id)).sort(byScore(groupId));
+    // A group new to the placement starts at its top nodes by score.
+    const replicas = (previous.length > 0 ? kept : [...servingIds].sort(byScore(groupId))).slice(
+      0,
+      replicationFactor,
+    );
+    placement.set(groupId, replicas);
+    for (const id of replicas) loads.set(id, loads.get(id)! + 1);
+  }
+  const surplus = (id: string) => loads.get(id)! - share.get(id)!;
+  // Groups that lost replicas (drained nodes, a larger replication factor)
+  // take the least loaded nodes, so little is left to even out afterwards.
+  for (const groupId of ids) {
+    const replicas = placement.get(groupId)!;
+    while (replicas.length < replicationFactor) {
+      const order = byScore(groupId);
+      const [next] = [...servingIds]
+        .filter((id) => !replicas.includes(id))
+        .sort((a, b) => surplus(a) - surplus(b) || order(a, b));
+      replicas.push(next!);
+      loads.set(next!, loads.get(next!)! + 1);
+    }
+  }
+  for (;;) {
+    const ranked = [...loads.keys()].sort((a, b) => surplus(b) - surplus(a) || (a < b ? -1 : 1));
+    const move = bestSwap(ranked, surplus, placement, scores);
+    if (move === undefined) break;
+    const replicas = placement.get(move.groupId)!;
+    replicas[replicas.indexOf(move.from)] = move.to;
+    loads.set(move.from, loads.get(move.from)! - 1);
+    loads.set(move.to, loads.get(move.to)! + 1);
+  }
+  const result = new Map<number, readonly string[]>();
+  for (const [groupId, replicas] of placement) {
+    // Best first, as placeReplicas gives them: the first is the preferred leader.
+    const byNode = scores.get(groupId)!;
+    result.set(
+      groupId,
+      [...replicas].sort((a, b) => byNode.get(b)! - byNode.get(a)! || (a < b ? -1 : 1)),
+    );
+  }
+  return result;
+}
+
+/**
+ * The swap that evens loads out next: from the most loaded node that can
+ * give to the least loaded node that can take, where their surpluses differ
+ * by more than one (so the swap narrows the gap), in the group where it
+ * costs the least score. Undefined when no swap narrows any gap.
+ */
+function bestSwap(
+  ranked: readonly string[],
+  surplus: (id: string) => number,
+  placement: ReadonlyMap<number, readonly string[]>,
+  scores: ReadonlyMap<number, ReadonlyMap<string, number>>,
+): { groupId: number; from: string; to: string } | undefined {
+  for (const from of ranked) {
+    for (const to of [...ranked].reverse()) {
+      if (surplus(from) - surplus(to) <= 1 + 1e-9) break;
+      let best: { groupId: number; cost: number } | undefined;
+      for (const [groupId, replicas] of placement) {
+        if (!replicas.includes(from) || replicas.includes(to)) continue;
+        const byNode = scores.get(groupId)!;
+        const cost = byNode.get(from)! - byNode.get(to)!;
+        if (best === undefined || cost < best.cost) best = { groupId, cost };
+      }
+      if (best !== undefined) return { groupId: best.groupId, from, to };
+    }
+  }
+  return undefined;
 }
 
 /** Group ids 0..groupCount-1, as in an even slot map. */
