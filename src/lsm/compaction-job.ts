@@ -10,12 +10,12 @@
 
 import { type FileSystem, joinPath } from "../fs/file-system.js";
 import type { Logger } from "../util/logger.js";
-import { type CompactionPick, grandparentOverlapFiles } from "./compaction-picker.js";
+import type { CompactionPick } from "./compaction-picker.js";
 import { CorruptionError } from "./corruption-error.js";
 import { type JobExecutor, JobPriority } from "./executor.js";
 import { sstName } from "./file-names.js";
 import { keyBytes } from "./keys.js";
-import { compactionFeedBytes } from "./limits.js";
+import { compactionFeedBytes, grandparentOverlapFiles } from "./limits.js";
 import type { ResolvedOptions } from "./options.js";
 import type { TableCache } from "./table-cache.js";
 import { ownedBytes, tableOptionsOf, writeTableFile } from "./table-file.js";
