@@ -6,8 +6,7 @@ import { crc32c, maskCrc } from "../util/crc32c.js";
 import { BlockType, blockTrailerBytes } from "./block-format.js";
 import type { ByteSink } from "./byte-sink.js";
 import { EntryKind } from "./entry-kind.js";
-import { compareBytes } from "./keys.js";
-import { varintBytes, writeFixed32, writeVarint } from "./varint.js";
+import { writeFixed32, writeVarint } from "./varint.js";
 
 export class BlockBuilder {
   private buffer = new Uint8Array(8192);
@@ -47,44 +46,40 @@ export class BlockBuilder {
     valueEnd: number,
   ): void {
     const keyLength = keyEnd - keyStart;
-    assert(
-      this.entries === 0 ||
-        compareBytes(this.lastKey, 0, this.lastKeyLength, key, keyStart, keyEnd) < 0,
-      "block keys must be strictly ascending",
-    );
+    const lastKey = this.lastKey;
+    const lastKeyLength = this.lastKeyLength;
+    // The longest prefix shared with the previous key, which also proves the order.
     let shared = 0;
+    if (this.entries > 0) {
+      const limit = Math.min(keyLength, lastKeyLength);
+      while (shared < limit && lastKey[shared] === key[keyStart + shared]) shared++;
+      assert(
+        shared < limit ? key[keyStart + shared]! > lastKey[shared]! : keyLength > lastKeyLength,
+        "block keys must be strictly ascending",
+      );
+    }
     if (this.sinceRestart === this.restartInterval || this.entries === 0) {
       this.addRestart();
-    } else {
-      const limit = Math.min(keyLength, this.lastKeyLength);
-      while (shared < limit && this.lastKey[shared] === key[keyStart + shared]) shared++;
+      shared = 0;
     }
     const valueLength = kind === EntryKind.deletion ? 0 : valueEnd - valueStart;
     const unshared = keyLength - shared;
     const valueField = valueLength * 2 + kind;
-    const needed =
-      varintBytes(shared) +
-      varintBytes(unshared) +
-      varintBytes(valueField) +
-      unshared +
-      valueLength;
-    this.reserve(needed);
-    let at = writeVarint(this.buffer, this.length, shared);
-    at = writeVarint(this.buffer, at, unshared);
-    at = writeVarint(this.buffer, at, valueField);
-    this.buffer.set(key.subarray(keyStart + shared, keyEnd), at);
+    this.reserve(15 + unshared + valueLength);
+    const buffer = this.buffer;
+    let at = writeVarint(buffer, this.length, shared);
+    at = writeVarint(buffer, at, unshared);
+    at = writeVarint(buffer, at, valueField);
+    copy(key, keyStart + shared, keyEnd, buffer, at);
     at += unshared;
-    if (valueLength > 0) {
-      this.buffer.set(value.subarray(valueStart, valueEnd), at);
-      at += valueLength;
-    }
-    this.length = at;
-    if (keyLength > this.lastKey.length) {
-      const grown = new Uint8Array(Math.max(keyLength, this.lastKey.length * 2));
-      grown.set(this.lastKey.subarray(0, shared));
+    copy(value, valueStart, valueStart + valueLength, buffer, at);
+    this.length = at + valueLength;
+    if (keyLength > lastKey.length) {
+      const grown = new Uint8Array(Math.max(keyLength, lastKey.length * 2));
+      grown.set(lastKey.subarray(0, shared));
       this.lastKey = grown;
     }
-    this.lastKey.set(key.subarray(keyStart + shared, keyEnd), shared);
+    copy(key, keyStart + shared, keyEnd, this.lastKey, shared);
     this.lastKeyLength = keyLength;
     this.sinceRestart++;
     this.entries++;
@@ -141,4 +136,20 @@ export class BlockBuilder {
     grown.set(this.buffer.subarray(0, this.length));
     this.buffer = grown;
   }
+}
+
+/** Copies source[start, end) to target[at...]: a loop for short runs, where set() and its view cost more. */
+function copy(
+  source: Uint8Array,
+  start: number,
+  end: number,
+  target: Uint8Array,
+  at: number,
+): void {
+  const length = end - start;
+  if (length > 32) {
+    target.set(source.subarray(start, end), at);
+    return;
+  }
+  for (let i = 0; i < length; i++) target[at + i] = source[start + i]!;
 }

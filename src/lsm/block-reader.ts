@@ -86,19 +86,15 @@ export class Block {
    * Sets `restartKey` to the key's bounds.
    */
   compareRestart(i: number, target: Uint8Array, targetStart: number, targetEnd: number): number {
-    const data = this.data;
-    const limit = this.restartsOffset;
-    let at = readVarint(data, this.restart(i), limit);
-    if (at < 0 || decoded.value !== 0)
-      throw new FormatDefect(this.restart(i), "restart entry shares a prefix");
-    at = readVarint(data, at, limit);
-    const unshared = decoded.value;
-    at = at < 0 ? -1 : readVarint(data, at, limit);
-    if (at < 0 || at + unshared > limit)
-      throw new FormatDefect(this.restart(i), "restart entry runs past the block");
-    restartKey.start = at;
-    restartKey.end = at + unshared;
-    return compareBytes(data, at, at + unshared, target, targetStart, targetEnd);
+    this.restartKeyBounds(i);
+    return compareBytes(
+      this.data,
+      restartKey.start,
+      restartKey.end,
+      target,
+      targetStart,
+      targetEnd,
+    );
   }
 
   /**

@@ -11,47 +11,53 @@ import { assert } from "../util/assert.js";
 
 /** A 32-bit hash of key bytes (multiply-xorshift over 4-byte words). */
 export function bloomHash(key: Uint8Array, start: number, end: number): number {
-  let h = 0x9747b28c ^ Math.imul(end - start, 0x5bd1e995);
+  let h = hashStart(end - start);
   let i = start;
   for (; i + 4 <= end; i += 4) {
-    let word = key[i]! | (key[i + 1]! << 8) | (key[i + 2]! << 16) | (key[i + 3]! << 24);
-    word = Math.imul(word, 0x5bd1e995);
-    word ^= word >>> 24;
-    h = Math.imul(h, 0x5bd1e995) ^ Math.imul(word, 0x5bd1e995);
+    h = hashWord(h, key[i]! | (key[i + 1]! << 8) | (key[i + 2]! << 16) | (key[i + 3]! << 24));
   }
   let rest = 0;
   for (let shift = 0; i < end; i++, shift += 8) rest |= key[i]! << shift;
-  h ^= rest;
-  h = Math.imul(h, 0x5bd1e995);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0x5bd1e995);
-  h ^= h >>> 15;
-  return h >>> 0;
+  return hashEnd(h, rest);
 }
 
 /** bloomHash of a latin1 key string (keys.ts), without making its bytes. */
 export function bloomHashString(key: string): number {
   const end = key.length;
-  let h = 0x9747b28c ^ Math.imul(end, 0x5bd1e995);
+  let h = hashStart(end);
   let i = 0;
   for (; i + 4 <= end; i += 4) {
-    let word =
+    h = hashWord(
+      h,
       key.charCodeAt(i) |
-      (key.charCodeAt(i + 1) << 8) |
-      (key.charCodeAt(i + 2) << 16) |
-      (key.charCodeAt(i + 3) << 24);
-    word = Math.imul(word, 0x5bd1e995);
-    word ^= word >>> 24;
-    h = Math.imul(h, 0x5bd1e995) ^ Math.imul(word, 0x5bd1e995);
+        (key.charCodeAt(i + 1) << 8) |
+        (key.charCodeAt(i + 2) << 16) |
+        (key.charCodeAt(i + 3) << 24),
+    );
   }
   let rest = 0;
   for (let shift = 0; i < end; i++, shift += 8) rest |= key.charCodeAt(i) << shift;
-  h ^= rest;
-  h = Math.imul(h, 0x5bd1e995);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0x5bd1e995);
-  h ^= h >>> 15;
-  return h >>> 0;
+  return hashEnd(h, rest);
+}
+
+const multiplier = 0x5bd1e995;
+
+function hashStart(length: number): number {
+  return 0x9747b28c ^ Math.imul(length, multiplier);
+}
+
+function hashWord(h: number, word: number): number {
+  let w = Math.imul(word, multiplier);
+  w ^= w >>> 24;
+  return Math.imul(h, multiplier) ^ Math.imul(w, multiplier);
+}
+
+function hashEnd(h: number, rest: number): number {
+  let x = Math.imul(h ^ rest, multiplier);
+  x ^= x >>> 13;
+  x = Math.imul(x, multiplier);
+  x ^= x >>> 15;
+  return x >>> 0;
 }
 
 /** Collects key hashes and lays out the filter when the file is finished. */

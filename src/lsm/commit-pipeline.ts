@@ -10,9 +10,9 @@
 // succeeded; so a reader never sees a write that a crash could take back
 // from a synced writer, and a process crash keeps every acknowledged write.
 //
-// After a synced group, when nothing more is queued, the loop appends a
-// SYNCED marker (not synced itself) so that recovery can tell damage in the
-// last synced records from a torn tail.
+// When the log goes idle after a synced group, a SYNCED marker (not synced
+// itself) is appended, so that recovery can tell damage in the last synced
+// records from a torn tail.
 //
 // Barriers run inside the loop between groups (memtable/WAL rotation on
 // flush()). A failed write or sync fails the group and every write queued
@@ -53,6 +53,8 @@ export class CommitPipeline {
   /** Payload bytes queued and not yet written. */
   queuedBytes = 0;
   private idleWaiters: (() => void)[] = [];
+  private markerTimer: NodeJS.Immediate | undefined;
+  private stopped = false;
 
   constructor(private readonly host: CommitHost) {}
 
@@ -114,8 +116,7 @@ export class CommitPipeline {
         this.queuedBytes -= bytes;
         this.host.counted(bytes, synced);
         for (const write of group) write.resolve();
-        // Idle after a sync: promise the synced records (log-format.ts).
-        if (synced && this.queue.length === 0) await this.host.log.appendMarker();
+        if (synced && this.queue.length === 0) this.scheduleMarker();
       } catch (error) {
         this.failAll(group, error as Error);
       }
@@ -124,6 +125,32 @@ export class CommitPipeline {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * After a synced group that leaves the queue empty: on the next turn of
+   * the event loop, if the log is still idle, append a marker promising the
+   * synced records (log-format.ts). The writers just acknowledged usually
+   * queue their next write within this turn, and their group then carries
+   * the promise: a marker costs a write only when the log really goes idle,
+   * and never delays a group.
+   */
+  private scheduleMarker(): void {
+    if (this.markerTimer !== undefined || this.stopped) return;
+    this.markerTimer = setImmediate(() => {
+      this.markerTimer = undefined;
+      if (!this.idle || this.stopped) return;
+      this.barrier(() => this.host.log.appendMarker()).catch((error: unknown) =>
+        this.host.fail(error as Error),
+      );
+    });
+  }
+
+  /** No more markers: the log is about to close. Call once the pipeline drained. */
+  stop(): void {
+    this.stopped = true;
+    if (this.markerTimer !== undefined) clearImmediate(this.markerTimer);
+    this.markerTimer = undefined;
   }
 
   private takeGroup(): QueuedWrite[] {

@@ -10,12 +10,12 @@
 
 import { type FileSystem, joinPath } from "../fs/file-system.js";
 import type { Logger } from "../util/logger.js";
-import { type CompactionPick, grandparentOverlapFiles } from "./compaction-picker.js";
+import type { CompactionPick } from "./compaction-picker.js";
 import { CorruptionError } from "./corruption-error.js";
 import { type JobExecutor, JobPriority } from "./executor.js";
 import { sstName } from "./file-names.js";
 import { keyBytes } from "./keys.js";
-import { compactionFeedBytes } from "./limits.js";
+import { compactionFeedBytes, grandparentOverlapFiles } from "./limits.js";
 import type { ResolvedOptions } from "./options.js";
 import type { TableCache } from "./table-cache.js";
 import { ownedBytes, tableOptionsOf, writeTableFile } from "./table-file.js";
@@ -50,21 +50,48 @@ export interface CompactionOutcome {
   readonly counters: CompactionCounters | undefined;
 }
 
-/** Streams one run's data blocks, a chunk at a time. */
+/**
+ * Streams one run's data blocks, a chunk at a time, one chunk read ahead so
+ * that the worker rarely waits for the disk.
+ */
 class RunFeeder {
   private fileIndex = 0;
   private blockIndex = 0;
+  private ahead: Promise<RunChunk> | undefined;
 
   constructor(
     private readonly files: readonly FileMetadata[],
     private readonly tableCache: TableCache,
+    private readonly logger: Logger,
   ) {}
 
-  async next(): Promise<RunChunk> {
+  /** The next chunk. REQUIRES: the previous one was not the last. */
+  next(): Promise<RunChunk> {
+    const chunk = this.ahead ?? this.read();
+    this.ahead = undefined;
+    chunk.then(
+      (got) => {
+        if (got.last) return;
+        const ahead = this.read();
+        // Marked handled now: whoever takes it later still sees a failure;
+        // if the compaction ends first, the failure is only logged.
+        ahead.catch((error: unknown) =>
+          this.logger.debug({ err: error }, "compaction read ahead failed"),
+        );
+        this.ahead = ahead;
+      },
+      () => {
+        // The caller of next() awaits this same chunk and handles its failure.
+      },
+    );
+    return chunk;
+  }
+
+  private async read(): Promise<RunChunk> {
     const file = this.files[this.fileIndex]!;
+    const first = this.blockIndex;
     const table = await this.tableCache.acquire(file);
     try {
-      const first = this.blockIndex;
       let end = first;
       let bytes = 0;
       while (
@@ -74,22 +101,23 @@ class RunFeeder {
         bytes += table.blockSizes[end]! + 5;
         end++;
       }
-      const raw = await table.readBlocks(first, end);
+      // Claim the range before the read: the next read ahead starts after it.
       const fileDone = end === table.blockCount;
-      const chunk: RunChunk = {
-        fileNumber: file.number,
-        fileOffset: table.blockOffsets[first]!,
-        bytes: ownedBytes(raw),
-        blockSizes: table.blockSizes.slice(first, end),
-        last: fileDone && this.fileIndex === this.files.length - 1,
-      };
+      const last = fileDone && this.fileIndex === this.files.length - 1;
       if (fileDone) {
         this.fileIndex++;
         this.blockIndex = 0;
       } else {
         this.blockIndex = end;
       }
-      return chunk;
+      const raw = await table.readBlocks(first, end);
+      return {
+        fileNumber: file.number,
+        fileOffset: table.blockOffsets[first]!,
+        bytes: ownedBytes(raw),
+        blockSizes: table.blockSizes.slice(first, end),
+        last,
+      };
     } finally {
       table.unpin();
     }
@@ -117,7 +145,7 @@ export async function runCompaction(
   const runs: (readonly FileMetadata[])[] =
     pick.level === 0 ? pick.inputs.map((file) => [file]) : [pick.inputs];
   if (pick.overlaps.length > 0) runs.push(pick.overlaps);
-  const feeders = runs.map((files) => new RunFeeder(files, context.tableCache));
+  const feeders = runs.map((files) => new RunFeeder(files, context.tableCache, context.logger));
   const session = context.newSession();
   // Output files are written while the merge goes on; each write's outcome is
   // captured at once so that a failure waits, handled, for the end.

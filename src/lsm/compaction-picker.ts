@@ -11,6 +11,7 @@
 // A single input file that overlaps nothing below, and not too much of the
 // level after, moves down by a manifest edit alone ("trivial move").
 
+import { grandparentOverlapFiles } from "./limits.js";
 import type { ResolvedOptions } from "./options.js";
 import type { FileMetadata, Version } from "./version.js";
 
@@ -34,7 +35,6 @@ type PickerOptions = Pick<
   "level0CompactionFiles" | "level1Bytes" | "levelBytesMultiplier" | "levelCount" | "tableFileBytes"
 >;
 
-export const grandparentOverlapFiles = 10;
 /** Manual compactions take input up to this many target files at a time. */
 const manualInputFiles = 25;
 

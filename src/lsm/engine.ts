@@ -565,6 +565,7 @@ export class LsmEngine {
 
   private async shutdown(): Promise<void> {
     await this.commit?.drained();
+    this.commit?.stop();
     if (!this.mem.empty && this.commit === undefined && this.failure === undefined)
       this.switchMemtable(0);
     while (this.imms.length > 0 && this.failure === undefined) {

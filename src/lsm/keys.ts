@@ -57,3 +57,15 @@ export function isLatin1(key: string): boolean {
   for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 255) return false;
   return true;
 }
+
+/** The first index of `sorted` (ascending latin1 keys) whose key is >= key; sorted.length if none. */
+export function lowerBound(sorted: readonly string[], key: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle]! < key) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}

@@ -50,9 +50,14 @@ export const defaults = {
   bloomBitsPerKey: 10,
   blockCacheBytes: 8 * 1024 * 1024,
   openTablesMax: 500,
-  /** LevelDB stops an output file once it overlaps this many target files' bytes of the next level. */
-  grandparentOverlapFiles: 10,
 } as const;
+
+/**
+ * A compaction output is cut before it overlaps more than this many target
+ * files' worth of the level below its own (LevelDB's grandparent limit), and
+ * a file moves down without rewriting only below that overlap.
+ */
+export const grandparentOverlapFiles = 10;
 
 assert(
   memtableChunksMax * memtableChunkBytes < 2 ** 30,

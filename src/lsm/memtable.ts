@@ -18,6 +18,7 @@
 
 import { assert } from "../util/assert.js";
 import { EntryKind } from "./entry-kind.js";
+import { lowerBound } from "./keys.js";
 import { memtableChunkBytes, memtableChunksMax } from "./limits.js";
 import { decoded, readVarint, varintBytes } from "./varint.js";
 import { entryBytes, writeEntry } from "./write-batch.js";
@@ -185,15 +186,4 @@ export class Memtable {
     this.used.push(0);
     return this.chunks.length - 1;
   }
-}
-
-function lowerBound(keys: readonly string[], key: string): number {
-  let low = 0;
-  let high = keys.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (keys[middle]! < key) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }

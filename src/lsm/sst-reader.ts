@@ -11,7 +11,7 @@ import { blockTrailerBytes } from "./block-format.js";
 import { Block, decodeHandle, verifyBlock } from "./block-reader.js";
 import { bloomMayContain } from "./bloom.js";
 import { CorruptionError, FormatDefect } from "./corruption-error.js";
-import { keyString } from "./keys.js";
+import { keyString, lowerBound } from "./keys.js";
 import { footerBytes, type SstProperties, sstFormatVersion, sstMagic } from "./sst-format.js";
 import { decoded, readFixed32, readFixed64, readVarint } from "./varint.js";
 
@@ -173,15 +173,8 @@ export class SstReader {
 
   /** The ordinal of the only block that may hold the latin1 `key`, or -1 (the point-lookup path). */
   findBlockForKey(key: string): number {
-    const lastKeys = this.lastKeys;
-    let low = 0;
-    let high = lastKeys.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (lastKeys[middle]! < key) low = middle + 1;
-      else high = middle;
-    }
-    return low < lastKeys.length ? low : -1;
+    const ordinal = lowerBound(this.lastKeys, key);
+    return ordinal < this.lastKeys.length ? ordinal : -1;
   }
 
   /** A block if the cache has it; `counted` adds the lookup to the cache's hit rate. */

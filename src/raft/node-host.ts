@@ -11,7 +11,11 @@ import type { Logger } from "../util/logger.js";
 import type { RaftConfig } from "./config.js";
 import type { RaftLogStorage } from "./log-storage/log-storage.js";
 import { RawNode } from "./raw-node.js";
-import { type PeerAddress, TcpTransport } from "./transport/tcp-transport.js";
+import {
+  type PeerAddress,
+  TcpTransport,
+  type TcpTransportOptions,
+} from "./transport/tcp-transport.js";
 import type { ConfState, Entry, GroupId, Message } from "./types.js";
 
 export interface HostedGroupOptions {
@@ -189,6 +193,7 @@ export interface StartNodeOptions {
   readonly groups: readonly HostedGroupOptions[];
   readonly tickMs: number;
   readonly logger: Logger;
+  readonly transportOptions?: Pick<TcpTransportOptions, "coalesceHeartbeats">;
 }
 
 /** A node hosting `groups` on its log, reachable over TCP, ticking. */
@@ -207,6 +212,7 @@ export async function startNode(
     peers: options.addresses,
     deliver: (messages) => host.receive(messages),
     logger: options.logger,
+    ...options.transportOptions,
   });
   host.attachTransport(transport);
   for (const group of options.groups) host.addGroup(group);

@@ -1055,7 +1055,14 @@ export class Raft {
     this.confHistory.push({ index: entry.index, conf: plan.conf });
     this.info(`applies conf change at ${entry.index}: ${describeConfState(this.conf)}`);
     this.updateProgressMembers();
-    if (this.role !== "leader") return;
+    if (this.role !== "leader") {
+      // Votes still arriving must not make a leader of a non-member.
+      if (this.role !== "follower" && !this.isVoter()) {
+        this.info("stops campaigning: removed from the configuration");
+        this.becomeFollower(this.term, 0);
+      }
+      return;
+    }
     if (!this.isVoter()) {
       // Let followers learn the commit of our removal before we go quiet.
       this.broadcastAppend();

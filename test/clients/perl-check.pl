@@ -1,13 +1,14 @@
 # Exercises memraft through Cache::Memcached::Fast (Debian's
 # libcache-memcached-fast-perl) and prints "name=value" lines for the ava
-# test to check. Usage: perl perl-check.pl <port>
+# test to check. Usage: perl perl-check.pl <port> [host, default 127.0.0.1]
 use strict;
 use warnings;
 use Cache::Memcached::Fast;
 
 my $port = shift @ARGV;
+my $host = shift @ARGV // "127.0.0.1";
 my $memd = Cache::Memcached::Fast->new({
-    servers => ["127.0.0.1:$port"],
+    servers => ["$host:$port"],
     utf8 => 0,
     io_timeout => 5,
     connect_timeout => 5,

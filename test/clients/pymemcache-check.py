@@ -1,13 +1,14 @@
 """Exercises memraft through pymemcache (Debian's python3-pymemcache) and
 prints one JSON object of results for the ava test to check.
-Usage: /usr/bin/python3 pymemcache-check.py <port>"""
+Usage: /usr/bin/python3 pymemcache-check.py <port> [host, default 127.0.0.1]"""
 import json
 import sys
 
 from pymemcache.client.base import Client
 
 port = int(sys.argv[1])
-client = Client(("127.0.0.1", port), connect_timeout=5, timeout=5)
+host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+client = Client((host, port), connect_timeout=5, timeout=5)
 results = {}
 
 client.flush_all()

@@ -43,3 +43,23 @@ test("a missing file is an I/O error that names the path", async (t) => {
   t.true(MemraftError.is(error, "ERR_IO"));
   t.regex(error?.message ?? "", /\/nonexistent\/memraft\/file.*ENOENT/);
 });
+
+test("closing a file while reads are in flight lets them finish with the right bytes", async (t) => {
+  const root = mkdtempSync(join(tmpdir(), "memraft-fs-"));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const fs = new NodeFileSystem();
+  const path = join(root, "data");
+  const bytes = Buffer.from(Array.from({ length: 1 << 16 }, (_, i) => i & 0xff));
+  const file = await fs.create(path);
+  await file.append(bytes);
+  await file.close();
+  const reader = await fs.openRead(path);
+  const reads = Array.from({ length: 32 }, (_, i) => reader.read(i * 2048, 2048));
+  const closed = reader.close();
+  const results = await Promise.all(reads);
+  await closed;
+  for (const [i, result] of results.entries()) {
+    t.true(result.equals(bytes.subarray(i * 2048, (i + 1) * 2048)), `read ${i}`);
+  }
+  await t.throwsAsync(reader.read(0, 1), { message: /read .* failed/ });
+});

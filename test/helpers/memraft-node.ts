@@ -8,6 +8,7 @@ import type { ClusterConfig, NodeConfig } from "../../src/cluster/config.js";
 import { type RunningNode, startNode } from "../../src/cluster/node.js";
 import type { RuntimeLimits } from "../../src/cluster/node-runtime.js";
 import type { ReadMode } from "../../src/cluster/replicated-store.js";
+import type { FileSystem } from "../../src/fs/file-system.js";
 import { defaultSettings } from "../../src/server/settings.js";
 import { systemClock } from "../../src/store/clock.js";
 import { silentLogger } from "../../src/util/logger.js";
@@ -15,6 +16,8 @@ import { freePort } from "./memcached-process.js";
 
 export interface TestNodeOptions {
   readonly dataDir?: string;
+  /** A file system to run on (the fault file system); the data directory is then "/data" unless given. */
+  readonly fs?: FileSystem;
   readonly readMode?: ReadMode;
   readonly limits?: Partial<RuntimeLimits>;
   readonly memtableBytes?: number;
@@ -29,7 +32,9 @@ export interface TestNode {
 
 /** A durable cluster of one on a free port; its data directory goes away on stop unless given. */
 export async function startDurableNode(options: TestNodeOptions = {}): Promise<TestNode> {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "memraft-node-"));
+  const dataDir =
+    options.dataDir ??
+    (options.fs === undefined ? mkdtempSync(join(tmpdir(), "memraft-node-")) : "/data");
   const self: NodeConfig = {
     id: "n1",
     client: { host: "127.0.0.1", port: 0 },
@@ -49,6 +54,7 @@ export async function startDurableNode(options: TestNodeOptions = {}): Promise<T
     memraftVersion: "test",
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.memtableBytes ? { memtableBytes: options.memtableBytes } : {}),
+    ...(options.fs ? { fs: options.fs } : {}),
   });
   return {
     node,
@@ -56,7 +62,8 @@ export async function startDurableNode(options: TestNodeOptions = {}): Promise<T
     dataDir,
     stop: async () => {
       await node.stop();
-      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined && options.fs === undefined)
+        rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

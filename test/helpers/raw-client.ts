@@ -48,6 +48,13 @@ export class RawClient {
     return this.receivedBytes;
   }
 
+  /** Forgets everything received so far: a long-running client reads reply by reply. */
+  discard(): void {
+    this.chunks.length = 0;
+    this.joined = Buffer.alloc(0);
+    this.receivedBytes = 0;
+  }
+
   /** Writes bytes; writing to a connection the server closed is not an error here. */
   write(data: string | Buffer): Promise<void> {
     if (this.closed || this.socket.writableEnded) return Promise.resolve();

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import test from "ava";
 import fc from "fast-check";
-import { BlockCache } from "../../src/lsm/block-cache.js";
 import { BlockCursor } from "../../src/lsm/block-reader.js";
 import {
   CompactionSession,
@@ -10,10 +9,11 @@ import {
 } from "../../src/lsm/compaction-merge.js";
 import { EntryKind } from "../../src/lsm/entry-kind.js";
 import { SstBuilder } from "../../src/lsm/sst-builder.js";
-import { SstReader } from "../../src/lsm/sst-reader.js";
+import type { SstReader } from "../../src/lsm/sst-reader.js";
 import type { CompactionSetup, KeyRange, RunChunk } from "../../src/lsm/worker-protocol.js";
 import { FaultFileSystem } from "../helpers/fault-fs.js";
 import { runs as propertyRuns } from "../helpers/property.js";
+import { openTableBytes } from "./sst-helpers.js";
 
 const table = { blockBytes: 128, blockRestartInterval: 4, bloomBitsPerKey: 10 };
 type Entry = { key: string; value: string | undefined };
@@ -37,21 +37,7 @@ async function tableOf(
       v.length,
     );
   }
-  const bytes = builder.finish().bytes;
-  const file = await fs.create(`${number}.sst`);
-  await file.append(Buffer.from(bytes));
-  const reader = await SstReader.open(
-    fs,
-    `${number}.sst`,
-    number,
-    bytes.length,
-    new BlockCache(1 << 20),
-    (e) => {
-      throw e;
-    },
-  );
-  reader.pin();
-  return reader;
+  return openTableBytes(fs, number, builder.finish().bytes);
 }
 
 /** The chunks of a run, `blocksPerChunk` data blocks at a time. */
@@ -91,19 +77,7 @@ function drive(session: CompactionSession, runs: RunChunk[][]): Uint8Array[] {
 
 /** Every entry of a table, read back through an SstReader. */
 async function entriesOf(fs: FaultFileSystem, number: number, bytes: Uint8Array): Promise<Entry[]> {
-  const file = await fs.create(`${number}.sst`);
-  await file.append(Buffer.from(bytes));
-  const reader = await SstReader.open(
-    fs,
-    `${number}.sst`,
-    number,
-    bytes.length,
-    new BlockCache(1 << 20),
-    (e) => {
-      throw e;
-    },
-  );
-  reader.pin();
+  const reader = await openTableBytes(fs, number, bytes);
   const entries: Entry[] = [];
   const cursor = new BlockCursor();
   for (let ordinal = 0; ordinal < reader.blockCount; ordinal++) {
@@ -121,6 +95,20 @@ async function entriesOf(fs: FaultFileSystem, number: number, bytes: Uint8Array)
   }
   reader.unpin();
   return entries;
+}
+
+/** A compaction's settings: no level below, no grandparents, no filter, unless overridden. */
+function setupOf(runCount: number, overrides: Partial<CompactionSetup>): CompactionSetup {
+  return {
+    runCount,
+    table,
+    tableFileBytes: 1 << 20,
+    deeperLevels: [],
+    grandparents: [],
+    grandparentOverlapBytesMax: 10_000,
+    filter: undefined,
+    ...overrides,
+  };
 }
 
 function reference(
@@ -195,16 +183,11 @@ test("a compaction keeps the newest version of each key, drops what nothing olde
           largest: Buffer.from(high, "latin1"),
           fileBytes: 1000,
         });
-        const setup: CompactionSetup = {
-          runCount: runs.length,
-          table,
+        const setup = setupOf(runs.length, {
           tableFileBytes,
           // One deeper level per range keeps each level sorted and disjoint.
           deeperLevels: deeper.map(([low, high]) => [range(low, high)]),
-          grandparents: [],
-          grandparentOverlapBytesMax: 10_000,
-          filter: undefined,
-        };
+        });
         const tables = drive(new CompactionSession(setup, filter), runChunks);
         const outputs = await Promise.all(tables.map((bytes, i) => entriesOf(fs, 100 + i, bytes)));
         assert.deepEqual(outputs.flat(), reference(runs, deeper, keep));
@@ -229,15 +212,7 @@ test("a damaged input block stops the compaction with its file number and offset
   const damaged = chunks[0]!;
   const secondBlock = reader.blockOffsets[1]!;
   damaged.bytes[secondBlock + 3]! ^= 0xff;
-  const setup: CompactionSetup = {
-    runCount: 1,
-    table,
-    tableFileBytes: 1 << 20,
-    deeperLevels: [],
-    grandparents: [],
-    grandparentOverlapBytesMax: 1 << 20,
-    filter: undefined,
-  };
+  const setup = setupOf(1, { tableFileBytes: 1 << 20 });
   const error = t.throws(() => new CompactionSession(setup, undefined).begin([damaged]), {
     instanceOf: InputCorruption,
   });

@@ -5,7 +5,7 @@ import test from "ava";
 import { CorruptionError } from "../../src/lsm/corruption-error.js";
 import { MemraftError } from "../../src/util/errors.js";
 import { FaultFileSystem } from "../helpers/fault-fs.js";
-import { contents, openSmall, valueFor } from "./engine-helpers.js";
+import { contents, openSmall, turns, valueFor } from "./engine-helpers.js";
 
 function flip(fs: FaultFileSystem, path: string, position: number): void {
   const byte = fs.contents(path)[position]!;
@@ -23,6 +23,8 @@ test("a flipped byte in a synced WAL record fails the open with the log's name a
   // The process dies without closing (its writes stay in the page cache); the disk later rots a byte.
   const engine = await openSmall(fs.processView(), { memtableBytes: 1 << 20 });
   for (let i = 0; i < 100; i++) await engine.put(`key${i}`, valueFor("key", i), { sync: i === 99 });
+  // The log goes idle: its synced records get their promise (a marker) before the process dies.
+  await turns(2);
   const wal = await onlyFile(fs, ".wal");
   const position = Math.floor(fs.contents(wal).length / 2);
   flip(fs, wal, position);
@@ -101,4 +103,17 @@ test("a damaged CURRENT fails the open instead of starting an empty engine", asy
   flip(fs, "db/CURRENT", 20);
   const error = await t.throwsAsync(openSmall(fs), { instanceOf: CorruptionError });
   t.is(error?.file, "db/CURRENT");
+});
+
+test("damage in the last synced records before the log went idle reads as a torn tail (the documented limit)", async (t) => {
+  const fs = new FaultFileSystem();
+  const engine = await openSmall(fs.processView(), { memtableBytes: 1 << 20 });
+  for (let i = 0; i < 100; i++) await engine.put(`key${i}`, valueFor("key", i), { sync: i === 99 });
+  // The process dies at once: no later chunk promises the last group.
+  const wal = await onlyFile(fs, ".wal");
+  flip(fs, wal, fs.contents(wal).length - 20);
+  const reopened = await openSmall(fs.processView(), { memtableBytes: 1 << 20 });
+  t.is(await reopened.get("key99"), undefined);
+  t.true((await reopened.get("key98"))?.equals(valueFor("key", 98)));
+  await reopened.close();
 });

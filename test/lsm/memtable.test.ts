@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
 import test from "ava";
 import fc from "fast-check";
-import { BlockCache } from "../../src/lsm/block-cache.js";
 import { BlockCursor } from "../../src/lsm/block-reader.js";
 import { EntryKind } from "../../src/lsm/entry-kind.js";
 import { buildFlushTable } from "../../src/lsm/flush-build.js";
 import { Memtable } from "../../src/lsm/memtable.js";
-import { SstReader } from "../../src/lsm/sst-reader.js";
 import { encodeBatch, WriteBatch } from "../../src/lsm/write-batch.js";
 import { FaultFileSystem } from "../helpers/fault-fs.js";
 import { runs } from "../helpers/property.js";
+import { openTableBytes } from "./sst-helpers.js";
 
 const key = fc.string({
   unit: fc.constantFrom("a", "b", "c", "\u00ff", "\u0000"),
@@ -72,22 +71,9 @@ test("a frozen memtable's arena flushes to an SST of the last write per key, in 
           blockRestartInterval: 8,
           bloomBitsPerKey: 10,
         });
-        const fs = new FaultFileSystem();
-        const file = await fs.create("000009.sst");
-        await file.append(Buffer.from(built.bytes));
-        const reader = await SstReader.open(
-          fs,
-          "000009.sst",
-          9,
-          built.bytes.length,
-          new BlockCache(1 << 22),
-          (e) => {
-            throw e;
-          },
-        );
+        const reader = await openTableBytes(new FaultFileSystem(), 9, built.bytes);
         const seen: [string, Uint8Array | undefined][] = [];
         const cursor = new BlockCursor();
-        reader.pin();
         for (let ordinal = 0; ordinal < reader.blockCount; ordinal++) {
           cursor.reset(await reader.readBlock(ordinal));
           for (cursor.seekToFirst(); cursor.valid; cursor.next()) {

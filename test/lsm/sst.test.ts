@@ -10,6 +10,7 @@ import { SstBuilder } from "../../src/lsm/sst-builder.js";
 import { SstReader } from "../../src/lsm/sst-reader.js";
 import { FaultFileSystem } from "../helpers/fault-fs.js";
 import { runs } from "../helpers/property.js";
+import { openTableBytes } from "./sst-helpers.js";
 
 const table = { blockBytes: 256, blockRestartInterval: 4, bloomBitsPerKey: 10 };
 const noCloseErrors = (error: unknown): void => {
@@ -35,10 +36,8 @@ function buildTable(keys: readonly string[]): Uint8Array {
   return builder.finish().bytes;
 }
 
-async function openTable(bytes: Uint8Array, fs = new FaultFileSystem()): Promise<SstReader> {
-  const file = await fs.create("000001.sst");
-  await file.append(Buffer.from(bytes));
-  return SstReader.open(fs, "000001.sst", 1, bytes.length, new BlockCache(1 << 20), noCloseErrors);
+function openTable(bytes: Uint8Array): Promise<SstReader> {
+  return openTableBytes(new FaultFileSystem(), 1, bytes);
 }
 
 /** Looks a key up the way the engine does: filter, index, block. */
@@ -47,9 +46,7 @@ async function lookup(reader: SstReader, key: string): Promise<string | null | u
   if (!reader.mayContain(bloomHash(bytes, 0, bytes.length))) return undefined;
   const ordinal = reader.findBlock(bytes);
   if (ordinal < 0) return undefined;
-  reader.pin();
   const block = reader.cachedBlock(ordinal) ?? (await reader.readBlock(ordinal));
-  reader.unpin();
   if (!block.find(bytes, 0, bytes.length)) return undefined;
   if (found.kind === EntryKind.deletion) return null;
   return Buffer.from(block.data.subarray(found.valueStart, found.valueEnd)).toString();

@@ -227,3 +227,17 @@ test("a leader reports each peer's replication for a rebalancer", (t) => {
     ],
   );
 });
+
+test("a candidate that applies its own removal stops campaigning before votes make it leader", (t) => {
+  const cluster = Cluster.of(3);
+  cluster.elect(1);
+  // The transfer's timeout-now reaches 3 together with the commit of its removal.
+  cluster.node(1).raw.proposeConfChange([{ type: removeNode, nodeId: 3 }]);
+  cluster.node(1).raw.transferLeadership(3);
+  cluster.stabilize();
+  t.true(cluster.lines.includes("3 received timeout-now from 1: campaigning at once"));
+  t.true(cluster.lines.includes("3 stops campaigning: removed from the configuration"));
+  t.false(cluster.lines.some((line) => line.startsWith("3 became leader")));
+  const leader = cluster.tickUntilLeader([1, 2], 60, [3]);
+  t.deepEqual(cluster.raft(leader).conf.voters, [1, 2]);
+});

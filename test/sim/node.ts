@@ -1,13 +1,17 @@
 // One simulated member: a RawNode, its SimDisk and its state machine, run
 // through the Ready contract with a disk sync that takes simulated time.
+// Like a real owner it keeps the configuration beside its applied state,
+// computed with confStateAfter at every applied entry, restarts the core
+// from it, and checks that the core agrees after every Ready.
 
+import { confStateAfter, describeConfState } from "../../src/raft/conf-change.js";
 import type { RaftConfig } from "../../src/raft/config.js";
 import type { Prng } from "../../src/raft/prng.js";
 import type { Ready } from "../../src/raft/raw-node.js";
 import { RawNode } from "../../src/raft/raw-node.js";
 import { type ConfState, type Entry, EntryType, type Message } from "../../src/raft/types.js";
 import { SimDisk } from "./disk.js";
-import type { Invariants } from "./invariants.js";
+import { type Invariants, InvariantViolation } from "./invariants.js";
 import { type Command, decodeCommand, RegisterMachine } from "./state-machine.js";
 
 export interface NodeCallbacks {
@@ -22,6 +26,12 @@ export class SimNode {
   readonly disk = new SimDisk();
   raw: RawNode | undefined;
   machine = new RegisterMachine();
+  /** The configuration at the applied index, as the owner computes it. */
+  conf: ConfState;
+  /** Started at least once: a spare joiner id is not until it joins. */
+  created = false;
+  /** Removed from the group and its data deleted: never restarts. */
+  destroyed = false;
   private inProgress: { ready: Ready; syncAt: number } | undefined;
   /** Proposals made here, by index, until applied or the node crashes. */
   private proposals = new Map<number, { client: number; seq: number }>();
@@ -34,14 +44,18 @@ export class SimNode {
     private readonly bootConf: ConfState,
     private readonly invariants: Invariants,
     private readonly callbacks: NodeCallbacks,
-  ) {}
+  ) {
+    this.conf = bootConf;
+  }
 
   get up(): boolean {
     return this.raw !== undefined;
   }
 
   start(): void {
+    this.created = true;
     const snapshot = this.disk.snapshot;
+    this.conf = snapshot?.meta.conf ?? this.bootConf;
     this.machine =
       snapshot === undefined ? new RegisterMachine() : RegisterMachine.fromSnapshot(snapshot.data);
     const disk = this.disk;
@@ -59,11 +73,19 @@ export class SimNode {
             offsetTerm: disk.offsetTerm,
             entries: disk.entries,
             applied: snapshot?.meta.index ?? 0,
-            conf: snapshot?.meta.conf ?? this.bootConf,
+            conf: this.conf,
             snapshot,
           },
     );
     this.invariants.nodeRestarted(this.id);
+  }
+
+  /** The owner deleted this removed member's data: it is gone for good. */
+  destroy(): void {
+    this.callbacks.event(`${this.id} is destroyed (removed from the group)`);
+    this.raw = undefined;
+    this.inProgress = undefined;
+    this.destroyed = true;
   }
 
   crash(random: Prng, reason: string): void {
@@ -91,7 +113,11 @@ export class SimNode {
     const raw = this.raw;
     if (raw === undefined || this.inProgress !== undefined || !raw.hasReady()) return;
     const ready = raw.ready();
-    if (ready.softState?.role === "leader") this.invariants.leaderElected(raw.raft);
+    if (ready.softState?.role === "leader") {
+      this.invariants.leaderElected(raw.raft);
+      if (!raw.raft.isVoter())
+        throw new InvariantViolation(`node ${this.id} leads without being a voter`);
+    }
     if (ready.softState !== undefined) {
       this.callbacks.event(`${this.id} is ${ready.softState.role} at term ${raw.raft.term}`);
     }
@@ -120,6 +146,7 @@ export class SimNode {
     for (const message of ready.messages) this.callbacks.send(message);
     if (ready.snapshot !== undefined) {
       this.machine = RegisterMachine.fromSnapshot(ready.snapshot.data);
+      this.conf = ready.snapshot.meta.conf;
       this.reads = this.reads.filter((read) => read.index > ready.snapshot!.meta.index);
     }
     for (const entry of ready.committedEntries) this.apply(entry);
@@ -128,6 +155,14 @@ export class SimNode {
       if (key !== undefined) this.reads.push({ index: state.index, context: state.context, key });
     }
     this.raw!.advance();
+    // A snapshot received while this Ready was out is ahead of what was applied.
+    const core = this.raw!.raft;
+    const installing = core.pendingSnapshot !== undefined;
+    if (!installing && describeConfState(core.conf) !== describeConfState(this.conf)) {
+      throw new InvariantViolation(
+        `node ${this.id}: the core's configuration ${describeConfState(core.conf)} differs from confStateAfter's ${describeConfState(this.conf)}`,
+      );
+    }
     this.serveReads();
   }
 
@@ -138,6 +173,11 @@ export class SimNode {
     const applied = raw.raft.log.applied;
     if (applied <= raw.raft.log.offset) return;
     const snapshot = raw.createSnapshot(applied, this.machine.snapshot());
+    if (describeConfState(snapshot.meta.conf) !== describeConfState(this.conf)) {
+      throw new InvariantViolation(
+        `node ${this.id}: snapshot at ${applied} has configuration ${describeConfState(snapshot.meta.conf)}, applied state has ${describeConfState(this.conf)}`,
+      );
+    }
     this.disk.snapshot = snapshot;
     const compactTo = Math.max(
       raw.raft.log.offset,
@@ -151,6 +191,7 @@ export class SimNode {
 
   private apply(entry: Entry): void {
     this.invariants.entryApplied(this.id, entry);
+    this.conf = confStateAfter(this.conf, entry);
     if (entry.type !== EntryType.normal || entry.data.length === 0) return;
     const command = decodeCommand(entry.data);
     const applied = this.machine.apply(command);

@@ -11,14 +11,18 @@
 //   t=<tick> <node> restarts                   from its durable disk
 //   t=<tick> partition <a> | <b> [one-way]     links cut (a -> b only if one-way)
 //   t=<tick> heal                              all links restored
-//   t=<tick> conf <change>                     membership change proposed
+//   t=<tick> conf <changes> via <leader>       membership change proposed (one entry)
+//   t=<tick> <node> joins empty                a member created for the group on a new node
+//   t=<tick> <node> is destroyed (...)         a removed member's data is deleted
 //   t=<tick> transfer <from> -> <to>           leadership transfer started
 //   t=<tick> <node> snapshots at <i>, compacts to <j>
 
-import { ConfChangeType } from "../../src/raft/conf-change.js";
+import { type ConfChange, ConfChangeType } from "../../src/raft/conf-change.js";
 import { silentRaftLogger } from "../../src/raft/logger.js";
 import { Prng } from "../../src/raft/prng.js";
-import type { Message } from "../../src/raft/types.js";
+import { allVoters } from "../../src/raft/quorum.js";
+import type { RawNode } from "../../src/raft/raw-node.js";
+import { type ConfState, emptyConfState, type Message } from "../../src/raft/types.js";
 import { MemraftError } from "../../src/util/errors.js";
 import { checkOperations } from "../linearizability/checker.js";
 import { HistoryRecorder } from "../linearizability/history.js";
@@ -35,6 +39,8 @@ import { type Command, encodeCommand } from "./state-machine.js";
 export interface SimulationParameters {
   readonly seed: number;
   readonly nodeCount: number;
+  /** Ids after the initial voters, each of which may join the group once, empty. */
+  readonly spareCount: number;
   readonly clientCount: number;
   readonly safetyTicks: number;
   readonly livenessTicksMax: number;
@@ -70,17 +76,18 @@ export function deriveParameters(seed: number, scale = 1): SimulationParameters 
     partitionRate: random.int(20) / 1000,
     diskFailureRate: random.int(4) / 1000,
     snapshotRate: random.int(30) / 1000,
-    confChangeRate: random.int(10) / 1000,
+    confChangeRate: random.int(25) / 1000,
     transferRate: random.int(10) / 1000,
     readMode: checkQuorum && random.chance(0.25) ? "lease" : "safe",
     preVote: random.chance(0.85),
     checkQuorum,
+    spareCount: 1 + random.int(2),
   };
 }
 
 export function describeParameters(p: SimulationParameters): string {
   return (
-    `sim SEED=${p.seed} nodes=${p.nodeCount} clients=${p.clientCount} safetyTicks=${p.safetyTicks} ` +
+    `sim SEED=${p.seed} nodes=${p.nodeCount}+${p.spareCount} clients=${p.clientCount} safetyTicks=${p.safetyTicks} ` +
     `livenessTicksMax=${p.livenessTicksMax} drop=${p.dropRate} dup=${p.duplicateRate} delayMax=${p.delayTicksMax} ` +
     `syncDelayMax=${p.syncDelayTicksMax} crash=${p.crashRate} partition=${p.partitionRate} ` +
     `diskFailure=${p.diskFailureRate} snapshot=${p.snapshotRate} confChange=${p.confChangeRate} ` +
@@ -130,7 +137,8 @@ export class Simulation {
       delayTicksMax: parameters.delayTicksMax,
     });
     const voters = Array.from({ length: parameters.nodeCount }, (_, i) => i + 1);
-    for (const id of voters) {
+    const initial: ConfState = { voters, learners: [], votersOutgoing: [] };
+    for (let id = 1; id <= parameters.nodeCount + parameters.spareCount; id++) {
       const node = new SimNode(
         id,
         {
@@ -144,7 +152,7 @@ export class Simulation {
           inflightMessagesMax: 4,
           snapshotChunkBytes: 64,
         },
-        { voters, learners: [], votersOutgoing: [] },
+        id <= parameters.nodeCount ? initial : emptyConfState,
         this.invariants,
         {
           send: (message) => this.network.send(this.now, message),
@@ -153,7 +161,7 @@ export class Simulation {
           event: (line) => this.event(line),
         },
       );
-      node.start();
+      if (id <= parameters.nodeCount) node.start();
       this.nodes.push(node);
     }
   }
@@ -247,7 +255,7 @@ export class Simulation {
   }
 
   private partition(): void {
-    const ids = this.nodes.map((n) => n.id);
+    const ids = this.nodes.filter((n) => n.created).map((n) => n.id);
     const leader = this.leader();
     // Half the time cut the leader off alone: the stale-read trap.
     const sideA =
@@ -262,34 +270,79 @@ export class Simulation {
   }
 
   private restartOne(): void {
-    const node = this.pick(this.nodes.filter((n) => !n.up));
+    const node = this.pick(this.restartable());
     if (node === undefined) return;
     node.start();
     this.event(`${node.id} restarts`);
   }
 
+  /** Created, not running, not destroyed. */
+  private restartable(): SimNode[] {
+    return this.nodes.filter((n) => n.created && !n.up && !n.destroyed);
+  }
+
+  /**
+   * One membership step on the leader, as a rebalancer would take it: add a
+   * spare id as a learner (its member joins empty), promote a learner alone
+   * or together with removing a voter (a joint change; the voter may be the
+   * leader), remove a voter alone, or delete a removed member's data.
+   */
   private changeMembership(): void {
     const leader = this.leader();
     if (leader === undefined) return;
-    const conf = leader.raw!.raft.conf;
-    const outsiders = this.nodes
-      .map((n) => n.id)
-      .filter((id) => !conf.voters.includes(id) && !conf.learners.includes(id));
-    let change: { type: ConfChangeType; nodeId: number } | undefined;
+    const conf = settledConf(leader.raw!, this.nodes);
+    if (conf === undefined) return;
+    this.destroyRemoved(conf, 0.5);
     const learner = conf.learners[0];
-    if (learner !== undefined) change = { type: ConfChangeType.addVoter, nodeId: learner };
-    else if (outsiders.length > 0)
-      change = { type: ConfChangeType.addLearner, nodeId: outsiders[0]! };
-    else if (conf.voters.length >= 3)
-      change = { type: ConfChangeType.removeNode, nodeId: this.pick(conf.voters)! };
-    if (change === undefined) return;
+    const spare = this.nodes.find((n) => !this.everMember(n.id) && !n.destroyed);
+    let changes: ConfChange[] | undefined;
+    const roll = this.random.int(3);
+    if (learner !== undefined && roll === 0) {
+      changes = [{ type: ConfChangeType.addVoter, nodeId: learner }];
+    } else if (learner !== undefined) {
+      const leaving = this.pick(conf.voters)!;
+      changes = [
+        { type: ConfChangeType.addVoter, nodeId: learner },
+        { type: ConfChangeType.removeNode, nodeId: leaving },
+      ];
+    } else if (spare !== undefined && roll < 2) {
+      changes = [{ type: ConfChangeType.addLearner, nodeId: spare.id }];
+    } else if (conf.voters.length >= 3) {
+      changes = [{ type: ConfChangeType.removeNode, nodeId: this.pick(conf.voters)! }];
+    }
+    if (changes === undefined) return;
     try {
-      leader.raw!.proposeConfChange([change]);
-      this.event(
-        `conf ${change.type === 1 ? "add-voter" : change.type === 2 ? "add-learner" : "remove"} ${change.nodeId} via ${leader.id}`,
-      );
+      leader.raw!.proposeConfChange(changes);
     } catch (error) {
       if (!MemraftError.is(error)) throw error;
+      return;
+    }
+    const names = ["", "add-voter", "add-learner", "remove"];
+    this.event(
+      `conf ${changes.map((c) => `${names[c.type]} ${c.nodeId}`).join(", ")} via ${leader.id}`,
+    );
+    if (spare !== undefined && changes[0]!.nodeId === spare.id && !spare.created) {
+      spare.start();
+      this.event(`${spare.id} joins empty`);
+    }
+  }
+
+  /** Whether `id` was ever in a configuration some node applied (ids are never reused). */
+  private everMember(id: number): boolean {
+    if (id <= this.parameters.nodeCount) return true;
+    return this.nodes.some(
+      (n) =>
+        n.conf.voters.includes(id) ||
+        n.conf.learners.includes(id) ||
+        n.conf.votersOutgoing.includes(id),
+    );
+  }
+
+  /** Deletes (each with probability `p`) the members a settled configuration no longer holds. */
+  private destroyRemoved(conf: ConfState, p: number): void {
+    for (const node of this.nodes) {
+      if (node.destroyed || !node.created || isMember(conf, node.id)) continue;
+      if (this.random.chance(p)) node.destroy();
     }
   }
 
@@ -306,12 +359,10 @@ export class Simulation {
     this.network.heal();
     this.network.faults.dropRate = 0;
     this.network.faults.duplicateRate = 0;
-    for (const node of this.nodes) {
-      node.disk.failNextSync = false;
-      if (!node.up) {
-        node.start();
-        this.event(`${node.id} restarts`);
-      }
+    for (const node of this.nodes) node.disk.failNextSync = false;
+    for (const node of this.restartable()) {
+      node.start();
+      this.event(`${node.id} restarts`);
     }
     this.event("liveness phase: faults off");
   }
@@ -331,10 +382,11 @@ export class Simulation {
         continue;
       }
       if (this.pending.has(0)) continue;
-      const members = this.nodes.filter((n) => {
-        const conf = leader.raw!.raft.conf;
-        return conf.voters.includes(n.id) || conf.learners.includes(n.id);
-      });
+      const conf = settledConf(leader.raw!, this.nodes);
+      if (conf === undefined) continue;
+      // The owner deletes removed members; left running they would only disrupt.
+      this.destroyRemoved(conf, 1);
+      const members = this.nodes.filter((n) => isMember(conf, n.id));
       const commit = leader.raw!.raft.log.committed;
       if (
         members.every((n) => n.raw !== undefined && n.raw.raft.log.applied === commit) &&
@@ -460,6 +512,29 @@ export class Simulation {
   private pick<T>(items: readonly T[]): T | undefined {
     return items.length === 0 ? undefined : items[this.random.int(items.length)];
   }
+}
+
+function isMember(conf: ConfState, id: number): boolean {
+  return allVoters(conf).includes(id) || conf.learners.includes(id);
+}
+
+/**
+ * The leader's configuration when it is certainly the group's latest: no
+ * member of it has a higher term (a removed node may, campaigning alone),
+ * the leader has committed in its term and applied everything committed,
+ * and no change is pending or half done (joint).
+ */
+function settledConf(leader: RawNode, nodes: readonly SimNode[]): ConfState | undefined {
+  const raft = leader.raft;
+  const status = leader.status();
+  if (status.joint || status.confChangePending) return undefined;
+  const newer = nodes.some(
+    (n) => isMember(status.conf, n.id) && (n.raw?.raft.term ?? 0) > raft.term,
+  );
+  if (newer) return undefined;
+  const { committed, applied } = raft.log;
+  if (applied !== committed || raft.log.term(committed) !== raft.term) return undefined;
+  return status.conf;
 }
 
 export function simulate(seed: number, scale = 1): SimulationResult {

@@ -15,9 +15,26 @@
 //   snapshot-resp     snapshotIndex u64, nextOffset u64
 //   timeout-now       (nothing)
 // Type codes are MessageType's, frozen.
+//
+// Coalesced heartbeats: the heartbeats and heartbeat responses one node
+// sends another in one pass, one per group, without the envelope they share
+// (sender and receiver are the connection's ends). Numbers are LEB128
+// varints (7 bits a byte, low bits first, high bit set on all but the last):
+//   version u8 = 1, then per message:
+//   type u8 (heartbeat 7 or heartbeat-resp 8), group varint, term varint,
+//   heartbeat: commit varint, context varint; heartbeat-resp: context varint
 
 import { assert } from "../../util/assert.js";
-import { type ConfState, type Entry, type EntryType, type Message, MessageType } from "../types.js";
+import {
+  type ConfState,
+  type Entry,
+  type EntryType,
+  type HeartbeatMessage,
+  type HeartbeatResponseMessage,
+  type Message,
+  MessageType,
+  type NodeId,
+} from "../types.js";
 
 export class ByteWriter {
   private buffer: Buffer;
@@ -52,6 +69,18 @@ export class ByteWriter {
     this.buffer.writeUInt32LE(value % 0x1_0000_0000, this.length);
     this.buffer.writeUInt32LE(Math.floor(value / 0x1_0000_0000), this.length + 4);
     this.length += 8;
+  }
+
+  /** An unsigned LEB128 varint of a safe integer: 1 byte below 128, at most 8. */
+  varint(value: number): void {
+    assert(Number.isSafeInteger(value) && value >= 0, () => `codec: ${value} is not a varint`);
+    this.reserve(8);
+    let rest = value;
+    while (rest >= 0x80) {
+      this.buffer[this.length++] = (rest % 0x80) | 0x80;
+      rest = Math.floor(rest / 0x80);
+    }
+    this.buffer[this.length++] = rest;
   }
 
   bytes(data: Uint8Array): void {
@@ -108,6 +137,22 @@ export class ByteReader {
     this.at += 8;
     if (!Number.isSafeInteger(value)) throw new DecodeError(`u64 beyond 2^53 at ${this.at - 8}`);
     return value;
+  }
+
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const byte = this.u8();
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) {
+        if (!Number.isSafeInteger(value))
+          throw new DecodeError(`varint beyond 2^53 at ${this.at - i - 1}`);
+        return value;
+      }
+      scale *= 0x80;
+    }
+    throw new DecodeError(`varint longer than 8 bytes at ${this.at - 8}`);
   }
 
   bytes(length: number): Uint8Array {
@@ -271,4 +316,55 @@ export function decodeMessage(reader: ByteReader): Message {
     default:
       throw new DecodeError(`unknown message type ${type}`);
   }
+}
+
+export const coalescedHeartbeatsVersion = 1;
+
+export type HeartbeatLike = HeartbeatMessage | HeartbeatResponseMessage;
+
+export function isHeartbeatLike(message: Message): message is HeartbeatLike {
+  return message.type === MessageType.heartbeat || message.type === MessageType.heartbeatResponse;
+}
+
+/** Writes `messages` coalesced. REQUIRES: all from one sender to one receiver. */
+export function encodeCoalescedHeartbeats(
+  writer: ByteWriter,
+  messages: readonly HeartbeatLike[],
+): void {
+  writer.u8(coalescedHeartbeatsVersion);
+  for (const message of messages) {
+    writer.u8(message.type);
+    writer.varint(message.groupId);
+    writer.varint(message.term);
+    if (message.type === MessageType.heartbeat) writer.varint(message.commit);
+    writer.varint(message.context);
+  }
+}
+
+/** Reads `count` coalesced messages back into whole ones sent by `from` to `to`. */
+export function decodeCoalescedHeartbeats(
+  reader: ByteReader,
+  count: number,
+  route: { readonly from: NodeId; readonly to: NodeId },
+): HeartbeatLike[] {
+  const version = reader.u8();
+  if (version !== coalescedHeartbeatsVersion)
+    throw new DecodeError(
+      `coalesced heartbeats version ${version}, expected ${coalescedHeartbeatsVersion}`,
+    );
+  const messages: HeartbeatLike[] = [];
+  for (let i = 0; i < count; i++) {
+    const type = reader.u8();
+    const groupId = reader.varint();
+    if (groupId > 0xffff_ffff) throw new DecodeError(`group ${groupId} beyond u32`);
+    const envelope = { groupId, from: route.from, to: route.to, term: reader.varint() };
+    if (type === MessageType.heartbeat) {
+      messages.push({ ...envelope, type, commit: reader.varint(), context: reader.varint() });
+    } else if (type === MessageType.heartbeatResponse) {
+      messages.push({ ...envelope, type, context: reader.varint() });
+    } else {
+      throw new DecodeError(`message type ${type} among coalesced heartbeats`);
+    }
+  }
+  return messages;
 }

@@ -6,8 +6,11 @@ import {
   ByteReader,
   ByteWriter,
   DecodeError,
+  decodeCoalescedHeartbeats,
   decodeMessage,
+  encodeCoalescedHeartbeats,
   encodeMessage,
+  type HeartbeatLike,
 } from "../../../src/raft/transport/message-codec.js";
 import { type Entry, type Message, MessageType } from "../../../src/raft/types.js";
 import { runs } from "../../helpers/property.js";
@@ -130,5 +133,75 @@ test("an unknown message type is refused", (t) => {
   t.throws(() => decodeMessage(new ByteReader(bytes)), {
     instanceOf: DecodeError,
     message: /unknown message type 99/,
+  });
+});
+
+const heartbeatLike: fc.Arbitrary<HeartbeatLike> = fc.oneof(
+  fc
+    .record({ groupId: u32, term: u64, commit: u64, context: u64 })
+    .map((m) => ({ ...m, from: 4, to: 9, type: MessageType.heartbeat })),
+  fc
+    .record({ groupId: u32, term: u64, context: u64 })
+    .map((m) => ({ ...m, from: 4, to: 9, type: MessageType.heartbeatResponse })),
+);
+
+function coalesced(messages: readonly HeartbeatLike[]): Buffer {
+  const writer = new ByteWriter(16);
+  encodeCoalescedHeartbeats(writer, messages);
+  return Buffer.from(writer.view());
+}
+
+test("coalesced heartbeats decode to the messages encoded, envelope restored from the route", (t) => {
+  fc.assert(
+    fc.property(fc.array(heartbeatLike, { maxLength: 20 }), (messages) => {
+      const reader = new ByteReader(coalesced(messages));
+      const decoded = decodeCoalescedHeartbeats(reader, messages.length, { from: 4, to: 9 });
+      t.true(reader.done());
+      t.deepEqual(decoded, messages);
+    }),
+    { numRuns: runs(300) },
+  );
+});
+
+test("truncated coalesced heartbeats are refused with a decode error", (t) => {
+  fc.assert(
+    fc.property(
+      fc.array(heartbeatLike, { minLength: 1, maxLength: 5 }),
+      fc.nat(),
+      (messages, cut) => {
+        const bytes = coalesced(messages);
+        const reader = new ByteReader(bytes.subarray(0, cut % bytes.length));
+        t.throws(() => decodeCoalescedHeartbeats(reader, messages.length, { from: 4, to: 9 }), {
+          instanceOf: DecodeError,
+        });
+      },
+    ),
+    { numRuns: runs(200) },
+  );
+});
+
+test("coalesced heartbeats of another version, or holding another message type, are refused", (t) => {
+  const heartbeat: HeartbeatLike = {
+    groupId: 1,
+    from: 4,
+    to: 9,
+    term: 2,
+    type: MessageType.heartbeat,
+    commit: 3,
+    context: 4,
+  };
+  const wrongVersion = coalesced([heartbeat]);
+  wrongVersion[0] = 2;
+  t.throws(() => decodeCoalescedHeartbeats(new ByteReader(wrongVersion), 1, { from: 4, to: 9 }), {
+    message: /version 2, expected 1/,
+  });
+  const wrongType = coalesced([heartbeat]);
+  wrongType[1] = MessageType.append;
+  t.throws(() => decodeCoalescedHeartbeats(new ByteReader(wrongType), 1, { from: 4, to: 9 }), {
+    message: /message type 1 among coalesced heartbeats/,
+  });
+  const overlong = Buffer.from([1, 7, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+  t.throws(() => decodeCoalescedHeartbeats(new ByteReader(overlong), 1, { from: 4, to: 9 }), {
+    message: /varint longer than 8 bytes/,
   });
 });

@@ -9,7 +9,7 @@ import { silentRaftLogger } from "../../../src/raft/logger.js";
 import { startNode } from "../../../src/raft/node-host.js";
 import { Prng } from "../../../src/raft/prng.js";
 import { type PeerAddress, TcpTransport } from "../../../src/raft/transport/tcp-transport.js";
-import { type Entry, EntryType } from "../../../src/raft/types.js";
+import { type Entry, EntryType, type Message, MessageType } from "../../../src/raft/types.js";
 import { silentLogger } from "../../../src/util/logger.js";
 import { FaultFileSystem } from "../../helpers/fault-fs.js";
 
@@ -106,5 +106,65 @@ test("a peer with the wrong handshake is disconnected", async (t) => {
     t.true(closed);
   } finally {
     await transport.close();
+  }
+});
+
+test("heartbeats of many groups cross as one compact frame and arrive as the messages sent", async (t) => {
+  const base = port + 2;
+  const addresses = new Map<number, PeerAddress>([
+    [1, { host: "127.0.0.1", port: base }],
+    [2, { host: "127.0.0.1", port: base + 1 }],
+  ]);
+  const received: Message[] = [];
+  const transports = [1, 2].map(
+    (id) =>
+      new TcpTransport({
+        nodeId: id,
+        listen: addresses.get(id)!,
+        peers: addresses,
+        deliver: (messages) => received.push(...messages),
+        logger: silentLogger,
+      }),
+  );
+  for (const transport of transports) await transport.start();
+  const [one] = transports as [TcpTransport, TcpTransport];
+  try {
+    await until(() => one.connected(2), "a connection");
+    const sent: Message[] = [];
+    for (let group = 0; group < 200; group++) {
+      const envelope = { groupId: group * 1000, from: 1, to: 2, term: 7 + group };
+      sent.push(
+        group % 2 === 0
+          ? {
+              ...envelope,
+              type: MessageType.heartbeat,
+              commit: group * 2 ** 40,
+              context: group,
+            }
+          : { ...envelope, type: MessageType.heartbeatResponse, context: 2 ** 53 - 1 - group },
+      );
+    }
+    const append: Message = {
+      groupId: 3,
+      from: 1,
+      to: 2,
+      term: 1,
+      type: MessageType.append,
+      index: 0,
+      logTerm: 0,
+      entries: [],
+      commit: 0,
+    };
+    const writes = one.socketWrites;
+    const bytes = one.sentBytes;
+    for (const message of [...sent.slice(0, 100), append, ...sent.slice(100)]) one.send(message);
+    await until(() => received.length === 201, "delivery");
+    t.deepEqual(received, [append, ...sent], "the append's frame first, then the heartbeats");
+    t.is(one.socketWrites - writes, 1, "both frames in one write");
+    t.is(one.coalescedHeartbeats, 200);
+    const perHeartbeat = (one.sentBytes - bytes - 100) / 200;
+    t.true(perHeartbeat < 16, `${perHeartbeat} bytes per heartbeat`);
+  } finally {
+    for (const transport of transports) await transport.close();
   }
 });

@@ -28,8 +28,8 @@ let sentinelCount = 0;
 const sentinelKey = "memraft_differential_sentinel";
 
 /** The raw reply bytes (latin1) a server gives to a script. */
-export async function runScript(port: number, script: Script): Promise<string> {
-  const client = await RawClient.connect(port);
+export async function runScript(port: number, script: Script, host = "127.0.0.1"): Promise<string> {
+  const client = await RawClient.connect(port, host);
   try {
     await client.request("flush_all\r\n");
     const start = client.bytes.length;

@@ -3,6 +3,7 @@
 // agree.
 
 import test from "ava";
+import type { Endpoint } from "../../helpers/kv-client.js";
 import {
   memcachedAvailable,
   type RunningMemcached,
@@ -12,8 +13,10 @@ import { compareReplies, runScript } from "./harness.js";
 import { scripts } from "./scripts.js";
 
 export interface Target {
-  /** The memraft port every script is sent to. */
+  /** The memraft port every script is sent to, on 127.0.0.1 (unless `entryPoints`). */
   readonly port: number;
+  /** Script number i goes to entryPoints[i % length] (the nodes of a cluster). */
+  readonly entryPoints?: readonly Endpoint[];
   stop(): Promise<void>;
 }
 
@@ -36,11 +39,16 @@ export function registerDifferentialSuite(label: string, startTarget: () => Prom
   if (!memcached.available)
     test.skip(`differential suite (${label}): ${memcached.reason}`, () => {});
 
-  for (const script of scripts) {
+  for (const [index, script] of scripts.entries()) {
     const run = memcached.available ? test.serial : test.serial.skip;
     run(`same reply as memcached (${label}): ${script.name}`, async (t) => {
       const expected = await runScript(oracle!.port, script);
-      const actual = await runScript(target!.port, script);
+      const entryPoints = target!.entryPoints;
+      const entry = entryPoints?.[index % entryPoints.length] ?? {
+        host: "127.0.0.1",
+        port: target!.port,
+      };
+      const actual = await runScript(entry.port, script, entry.host);
       const difference = compareReplies(expected, actual);
       t.is(difference, undefined, difference);
     });
