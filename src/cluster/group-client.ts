@@ -7,8 +7,9 @@
 // Retries follow ARCHITECTURE.md decision 6: a command that was certainly
 // not applied (the node asked does not lead, or cannot be reached) is tried
 // again, elsewhere if need be, until the deadline; a command whose fate is
-// unknown (the leader went silent after taking it) is retried only if it is
-// idempotent.
+// unknown (the leader went silent after taking it) is retried only when the
+// caller says a second run is harmless (reads; cas writes that check the
+// outcome themselves).
 
 import { setTimeout as delay } from "node:timers/promises";
 import type { GroupId, NodeId } from "../raft/types.js";
@@ -58,14 +59,14 @@ export class GroupClient {
   /**
    * Until the deadline: propose on the leader, here or by request. A refusal
    * (not the leader, no leader yet, unreachable) is retried; an unknown fate
-   * is retried only when the command is idempotent.
+   * only if `retryUnknown`.
    */
   async propose(
     groupId: GroupId,
     command: StoreCommand,
-    idempotent: boolean,
+    retryUnknown: boolean,
   ): Promise<ApplyOutcome | undefined> {
-    return this.untilDeadline(groupId, idempotent, async (member, target, deadline) => {
+    return this.untilDeadline(groupId, retryUnknown, async (member, target, deadline) => {
       if (member?.isLeader)
         return beforeDeadline(this.proposeHere(member, command), deadline, groupId);
       const body = Buffer.concat([
@@ -104,7 +105,7 @@ export class GroupClient {
    */
   private async untilDeadline<T>(
     groupId: GroupId,
-    idempotent: boolean,
+    retryUnknown: boolean,
     attempt: (member: GroupMember | undefined, target: NodeId, deadline: number) => Promise<T>,
   ): Promise<T> {
     const { routing, nodeId } = this.options;
@@ -123,7 +124,7 @@ export class GroupClient {
             const named = error.context.leader;
             routing.noteLeader(groupId, typeof named === "number" ? named : 0);
           }
-          if (!retryable(error, idempotent) || Date.now() >= deadline)
+          if (!retryable(error, retryUnknown) || Date.now() >= deadline)
             throw clientError(error, groupId);
         }
       }
@@ -189,11 +190,11 @@ function groupBytes(groupId: GroupId): Buffer {
 }
 
 /** ERR_NOT_LEADER and ERR_UNAVAILABLE mean nothing was applied; a timeout leaves the fate unknown. */
-function retryable(error: unknown, idempotent: boolean): boolean {
+function retryable(error: unknown, retryUnknown: boolean): boolean {
   if (MemraftError.is(error, "ERR_NOT_LEADER") || MemraftError.is(error, "ERR_UNAVAILABLE"))
     return true;
   if (MemraftError.is(error, "ERR_QUEUE_FULL")) return true;
-  return idempotent && MemraftError.is(error, "ERR_TIMEOUT");
+  return retryUnknown && MemraftError.is(error, "ERR_TIMEOUT");
 }
 
 function noLeader(groupId: GroupId): MemraftError {

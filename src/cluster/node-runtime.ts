@@ -111,6 +111,7 @@ export class NodeRuntime implements CheckpointSource {
       selfId: options.nodeId,
       link: {
         sendApplication: (to, payload) => this.transport?.sendApplication(to, payload) ?? false,
+        connected: (to) => this.transport?.connected(to) ?? false,
       },
       logger,
     });
@@ -137,6 +138,7 @@ export class NodeRuntime implements CheckpointSource {
         peers: options.peers,
         deliver: (messages) => runtime.receive(messages),
         deliverApplication: (from, payloads) => runtime.rpc.receive(from, payloads),
+        peerLost: (peer) => runtime.rpc.peerLost(peer),
         logger,
       });
       runtime.transport = transport;

@@ -25,11 +25,14 @@ const requestIdLimit = 0x1_0000_0000;
 /** How payloads reach a peer (the Raft transport's application channel). */
 export interface PayloadLink {
   sendApplication(to: number, payload: Buffer): boolean;
+  /** Whether a connection to the peer is up now. */
+  connected(to: number): boolean;
 }
 
 export type RequestHandler = (from: number, body: Buffer) => Promise<Buffer>;
 
 interface Waiting {
+  readonly to: number;
   readonly resolve: (body: Buffer) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
@@ -77,7 +80,9 @@ export class PeerRpc {
     payload[5] = method;
     body.copy(payload, headerBytes);
     return new Promise((resolve, reject) => {
-      if (!this.options.link.sendApplication(to, payload)) {
+      // Not connected: refused now, rather than queued for a peer that may
+      // be gone (nothing was sent, so the caller may safely try elsewhere).
+      if (!this.options.link.connected(to) || !this.options.link.sendApplication(to, payload)) {
         reject(new MemraftError("ERR_UNAVAILABLE", `cannot reach node ${to}`, { node: to }));
         return;
       }
@@ -90,7 +95,7 @@ export class PeerRpc {
           }),
         );
       }, timeoutMs);
-      this.waiting.set(id, { resolve, reject, timer });
+      this.waiting.set(id, { to, resolve, reject, timer });
     });
   }
 
@@ -110,6 +115,24 @@ export class PeerRpc {
       else if (payload[0] === responseTag)
         this.answer(id, payload[5]!, payload.subarray(headerBytes));
       else this.options.logger.warn({ from, tag: payload[0] }, "peer rpc: unknown payload dropped");
+    }
+  }
+
+  /**
+   * The connection to a peer was lost: its answers will not come, so the
+   * requests waiting for them fail now, their fate unknown (ERR_TIMEOUT),
+   * instead of at their deadline.
+   */
+  peerLost(peer: number): void {
+    for (const [id, waiting] of this.waiting) {
+      if (waiting.to !== peer) continue;
+      this.waiting.delete(id);
+      clearTimeout(waiting.timer);
+      waiting.reject(
+        new MemraftError("ERR_TIMEOUT", `connection to node ${peer} lost before its answer`, {
+          node: peer,
+        }),
+      );
     }
   }
 

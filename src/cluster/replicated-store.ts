@@ -78,7 +78,7 @@ export class ReplicatedStore implements Store {
 
   async get(key: string, touchExptime?: number): Promise<ItemView | undefined> {
     if (touchExptime !== undefined) {
-      const outcome = await this.propose({ kind: "touch", key, exptime: touchExptime }, true);
+      const outcome = await this.propose({ kind: "touch", key, exptime: touchExptime });
       assert(outcome?.kind === "touch", "touch outcome");
       if (outcome.result !== undefined) this.touchAccess(key, outcome.result);
       return outcome.result;
@@ -89,29 +89,25 @@ export class ReplicatedStore implements Store {
   }
 
   async store(request: StoreRequest): Promise<StoreResult> {
-    // set (and a replace or a cas) that ran twice leaves the same item; add,
-    // append and prepend do not.
-    const idempotent = request.mode === "set";
-    const outcome = await this.propose({ kind: "store", request }, idempotent);
+    const outcome = await this.propose({ kind: "store", request });
     assert(outcome?.kind === "store", "store outcome");
     return outcome.result;
   }
 
   async delete(request: DeleteRequest): Promise<DeleteStatus> {
-    const idempotent = request.cas === undefined && request.invalidate !== true;
-    const outcome = await this.propose({ kind: "delete", request }, idempotent);
+    const outcome = await this.propose({ kind: "delete", request });
     assert(outcome?.kind === "delete", "delete outcome");
     return outcome.result;
   }
 
   async arithmetic(request: ArithmeticRequest): Promise<ArithmeticResult> {
-    const outcome = await this.propose({ kind: "arithmetic", request }, false);
+    const outcome = await this.propose({ kind: "arithmetic", request });
     assert(outcome?.kind === "arithmetic", "arithmetic outcome");
     return outcome.result;
   }
 
   async touch(key: string, exptime: number): Promise<boolean> {
-    const outcome = await this.propose({ kind: "touch", key, exptime }, true);
+    const outcome = await this.propose({ kind: "touch", key, exptime });
     assert(outcome?.kind === "touch", "touch outcome");
     return outcome.result !== undefined;
   }
@@ -120,7 +116,7 @@ export class ReplicatedStore implements Store {
     await Promise.all(
       this.options
         .dataGroupIds()
-        .map((groupId) => this.options.groups.propose(groupId, { kind: "flush_all", delay }, true)),
+        .map((groupId) => this.options.groups.propose(groupId, { kind: "flush_all", delay }, false)),
     );
   }
 
@@ -144,7 +140,7 @@ export class ReplicatedStore implements Store {
         return { ...result, ...this.metaAccess(request, item) };
       }
     }
-    const outcome = await this.propose({ kind: "meta_get", request }, false);
+    const outcome = await this.propose({ kind: "meta_get", request });
     assert(outcome?.kind === "meta_get", "meta_get outcome");
     return { ...outcome.result, ...this.metaAccess(request, outcome.result.item) };
   }
@@ -220,12 +216,13 @@ export class ReplicatedStore implements Store {
     return this.runtime.stop();
   }
 
-  private propose(command: StoreCommand, idempotent: boolean): Promise<ApplyOutcome | undefined> {
-    return this.options.groups.propose(
-      this.options.groupOf(commandKey(command)),
-      command,
-      idempotent,
-    );
+  /**
+   * No write is sent again after an unknown outcome, not even a set: run
+   * twice, around another client's write, it would undo that write, which
+   * no single run of it could. The client hears SERVER_ERROR and decides.
+   */
+  private propose(command: StoreCommand): Promise<ApplyOutcome | undefined> {
+    return this.options.groups.propose(this.options.groupOf(commandKey(command)), command, false);
   }
 
   private read(key: string): Promise<ItemRecord | undefined> {

@@ -16,7 +16,7 @@
 
 import { setTimeout as delay } from "node:timers/promises";
 import { Prng } from "../../src/raft/prng.js";
-import { type Endpoint, KvClient } from "../helpers/kv-client.js";
+import { type Endpoint, KvClient, type KvReply } from "../helpers/kv-client.js";
 import { HistoryRecorder } from "../linearizability/history.js";
 import type { KvInput, KvOutput } from "../linearizability/kv-model.js";
 
@@ -28,6 +28,17 @@ export interface KvWorkloadOptions {
   readonly operationsPerClientMax: number;
   /** Longer than the server's own request timeout, so the server decides first. */
   readonly replyTimeoutMs: number;
+  /** How the workload's clients talk (default KvClient; a real client library may stand in). */
+  readonly connectionOf?: (endpoint: Endpoint, replyTimeoutMs: number) => KvConnection;
+}
+
+/** What a workload client needs of a connection (KvClient's shape). */
+export interface KvConnection {
+  connect(): Promise<boolean>;
+  get(key: string): Promise<KvReply>;
+  set(key: string, value: string): Promise<KvReply>;
+  append(key: string, value: string): Promise<KvReply>;
+  close(): void;
 }
 
 export interface WorkloadClient {
@@ -56,8 +67,11 @@ export class KvWorkload {
   readonly anomalies: string[] = [];
   /** Why outcomes were unknown, with counts. */
   readonly unknownReasons = new Map<string, number>();
+  /** When each unknown outcome was seen (ms since the epoch), for error windows. */
+  readonly unknownTimes: number[] = [];
   readonly keys: readonly string[];
   private readonly writesOnlyNodes = new Set<string>();
+  private readonly retiredNodes = new Set<string>();
   private readonly running: Promise<void>[] = [];
   private stopping = false;
   private nextClientId = 1;
@@ -106,6 +120,11 @@ export class KvWorkload {
   setWritesOnly(nodeId: string, writesOnly: boolean): void {
     if (writesOnly) this.writesOnlyNodes.add(nodeId);
     else this.writesOnlyNodes.delete(nodeId);
+  }
+
+  /** Ends the clients on `nodeId` after their operation in flight (the node is leaving). */
+  retire(nodeId: string): void {
+    this.retiredNodes.add(nodeId);
   }
 
   /** Lets each client finish its operation in flight, then ends them. */
@@ -178,9 +197,16 @@ export class KvWorkload {
   }
 
   private async runClient(clientId: number, target: WorkloadClient, random: Prng): Promise<void> {
-    const client = new KvClient(target.endpoint, this.options.replyTimeoutMs);
+    const client =
+      this.options.connectionOf?.(target.endpoint, this.options.replyTimeoutMs) ??
+      new KvClient(target.endpoint, this.options.replyTimeoutMs);
     try {
-      for (let count = 0; count < this.options.operationsPerClientMax && !this.stopping; ) {
+      for (
+        let count = 0;
+        count < this.options.operationsPerClientMax &&
+        !this.stopping &&
+        !this.retiredNodes.has(target.nodeId);
+      ) {
         if (!(await client.connect())) {
           await delay(reconnectPauseMs);
           continue;
@@ -196,7 +222,7 @@ export class KvWorkload {
 
   private async operate(
     clientId: number,
-    client: KvClient,
+    client: KvConnection,
     random: Prng,
     token: string,
     writesOnly: boolean,
@@ -241,10 +267,11 @@ export class KvWorkload {
   }
 
   private countUnknown(reason: string): void {
+    this.unknownTimes.push(Date.now());
     this.unknownReasons.set(reason, (this.unknownReasons.get(reason) ?? 0) + 1);
   }
 
-  private async get(clientId: number, client: KvClient, key: string): Promise<void> {
+  private async get(clientId: number, client: KvConnection, key: string): Promise<void> {
     const handle = this.history.call(clientId, { kind: "get", key, value: "" });
     const reply = await client.get(key);
     if (reply.kind === "value" && reply.value !== undefined) {

@@ -26,10 +26,14 @@ import { RawClient } from "./raw-client.js";
 import { waitFor } from "./wait.js";
 
 export interface ProcessClusterOptions {
-  /** Nodes, all voters of every group. */
+  /** Nodes at the start. */
   readonly nodeCount?: number;
   /** Raft groups (cluster.groups). */
   readonly groups?: number;
+  /** Voters per group; every node by default. */
+  readonly replicationFactor?: number;
+  /** cluster.rebalance.moves_max. */
+  readonly movesMax?: number;
   readonly readMode?: ReadMode;
   /** How long a node may take from spawn to answering `version`. */
   readonly startTimeoutMs?: number;
@@ -141,19 +145,30 @@ export class ProcessCluster {
   /** Every line of every incarnation of each node, in <directory>/<id>.log. */
   private readonly logFiles = new Map<string, WriteStream>();
   private stopped = false;
+  /** Marked draining in the cluster file. */
+  private readonly draining = new Set<string>();
+  /** Deleted from the cluster file (their processes may still run until stopped). */
+  private readonly deleted = new Set<string>();
 
   private constructor(
-    readonly nodes: readonly ClusterNode[],
+    private readonly members: ClusterNode[],
     private readonly directory: string,
-    private readonly configPath: string,
+    readonly configPath: string,
     private readonly options: Required<ProcessClusterOptions>,
   ) {}
+
+  /** Every node this cluster ever had, in the order they were added. */
+  get nodes(): readonly ClusterNode[] {
+    return this.members;
+  }
 
   /** Writes the cluster file and starts every node; resolves when all answer. */
   static async start(options: ProcessClusterOptions = {}): Promise<ProcessCluster> {
     const settings: Required<ProcessClusterOptions> = {
       nodeCount: options.nodeCount ?? 3,
       groups: options.groups ?? 1,
+      replicationFactor: options.replicationFactor ?? options.nodeCount ?? 3,
+      movesMax: options.movesMax ?? 4,
       readMode: options.readMode ?? "linearizable",
       startTimeoutMs: options.startTimeoutMs ?? 30_000,
     };
@@ -171,8 +186,8 @@ export class ProcessCluster {
       });
     }
     const configPath = join(directory, "cluster.yaml");
-    writeFileSync(configPath, clusterFile(nodes, settings.groups));
     const cluster = new ProcessCluster(nodes, directory, configPath, settings);
+    cluster.writeConfig();
     try {
       await Promise.all(nodes.map((node) => cluster.startNode(node.id)));
     } catch (error) {
@@ -180,6 +195,49 @@ export class ProcessCluster {
       throw error;
     }
     return cluster;
+  }
+
+  /**
+   * A new node on the next loopback address, added to the cluster file
+   * (the operator's first step to grow a cluster); not started.
+   */
+  async addNode(): Promise<ClusterNode> {
+    const index = this.members.length;
+    const host = `127.0.0.${index + 1}`;
+    const id = `n${index + 1}`;
+    const node: ClusterNode = {
+      id,
+      host,
+      port: await freePort(host),
+      peerPort: await freePort(host),
+      dataDir: join(this.directory, id),
+    };
+    this.members.push(node);
+    this.writeConfig();
+    return node;
+  }
+
+  /** Marks a node draining in the cluster file. */
+  setDraining(id: string): void {
+    this.node(id);
+    this.draining.add(id);
+    this.writeConfig();
+  }
+
+  /** Deletes a node from the cluster file. */
+  deleteNode(id: string): void {
+    this.node(id);
+    this.deleted.add(id);
+    this.writeConfig();
+  }
+
+  /** The cluster file's text now. */
+  configText(): string {
+    return clusterFile(
+      this.members.filter((node) => !this.deleted.has(node.id)),
+      this.options,
+      this.draining,
+    );
   }
 
   node(id: string): ClusterNode {
@@ -224,6 +282,10 @@ export class ProcessCluster {
       20,
     );
     await answersVersion(node, this.options.startTimeoutMs);
+  }
+
+  private writeConfig(): void {
+    writeFileSync(this.configPath, this.configText());
   }
 
   /** kill -9: the process ends at once, with whatever it had not written. */
@@ -391,12 +453,16 @@ function roleKey(id: string, group: number | ""): string {
   return `${id}/${group}`;
 }
 
-function clusterFile(nodes: readonly ClusterNode[], groups: number): string {
+function clusterFile(
+  nodes: readonly ClusterNode[],
+  options: Required<ProcessClusterOptions>,
+  draining: ReadonlySet<string>,
+): string {
   const entries = nodes.map(
     (node) =>
-      `  - id: ${node.id}\n    client: ${node.host}:${node.port}\n    peer: ${node.host}:${node.peerPort}\n    data_dir: ${node.dataDir}\n`,
+      `  - id: ${node.id}\n    client: ${node.host}:${node.port}\n    peer: ${node.host}:${node.peerPort}\n    data_dir: ${node.dataDir}\n${draining.has(node.id) ? "    draining: true\n" : ""}`,
   );
-  return `version: 1\ncluster:\n  name: test\n  groups: ${groups}\n  replication_factor: ${nodes.length}\nnodes:\n${entries.join("")}`;
+  return `version: 1\ncluster:\n  name: test\n  groups: ${options.groups}\n  replication_factor: ${options.replicationFactor}\n  rebalance:\n    moves_max: ${options.movesMax}\nnodes:\n${entries.join("")}`;
 }
 
 async function answersVersion(endpoint: Endpoint, timeoutMs: number): Promise<void> {

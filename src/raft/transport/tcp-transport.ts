@@ -60,6 +60,11 @@ export interface TcpTransportOptions {
   readonly deliver: (messages: Message[]) => void;
   /** Called with application payloads from a peer, in the order it sent them. */
   readonly deliverApplication?: (from: NodeId, payloads: Buffer[]) => void;
+  /**
+   * Called when the connection to a peer is lost: payloads sent on it may
+   * or may not have arrived, and their answers will not come on it.
+   */
+  readonly peerLost?: (peerId: NodeId) => void;
   readonly logger: Logger;
   readonly queueBytesMax?: number;
   readonly frameBytesMax?: number;
@@ -299,7 +304,10 @@ export class TcpTransport {
       this.attach(peer, socket);
     });
     socket.once("close", () => {
-      if (peer.socket === socket) peer.socket = undefined;
+      if (peer.socket === socket) {
+        peer.socket = undefined;
+        this.options.peerLost?.(peer.id);
+      }
       // A peer forgotten by setPeers is not dialled again.
       if (this.closed || this.peers.get(peer.id) !== peer) return;
       peer.reconnectTimer = setTimeout(() => this.dial(peer), peer.reconnectDelayMs);
@@ -334,7 +342,9 @@ export class TcpTransport {
       socket.write(this.handshake());
       peer.socket?.destroy();
       socket.once("close", () => {
-        if (peer.socket === socket) peer.socket = undefined;
+        if (peer.socket !== socket) return;
+        peer.socket = undefined;
+        this.options.peerLost?.(peer.id);
       });
       this.attach(peer, socket);
     });
