@@ -2,6 +2,7 @@
 // read at a glance, and a progress bar for a rebalance in flight.
 
 import type { ClusterStatus } from "../cluster/cluster-status.js";
+import { groupName } from "../cluster/group-ids.js";
 
 const barWidth = 30;
 
@@ -63,7 +64,7 @@ export function renderStatus(status: ClusterStatus, nowMs: number): string {
             ? `+ ${move.to}`
             : `- ${move.from}`;
       const waiting = move.waiting === undefined ? "" : ` (${move.waiting})`;
-      lines.push(`  group ${move.groupId}: ${what}, ${move.phase}${waiting}`);
+      lines.push(`  group ${groupName(move.groupId)}: ${what}, ${move.phase}${waiting}`);
     }
   }
   if (status.warnings.length > 0) {

@@ -116,7 +116,9 @@ export class ReplicatedStore implements Store {
     await Promise.all(
       this.options
         .dataGroupIds()
-        .map((groupId) => this.options.groups.propose(groupId, { kind: "flush_all", delay }, false)),
+        .map((groupId) =>
+          this.options.groups.propose(groupId, { kind: "flush_all", delay }, false),
+        ),
     );
   }
 

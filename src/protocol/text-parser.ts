@@ -37,6 +37,12 @@ import { forEachWord, Tokens } from "./tokens.js";
 export interface ParserOptions {
   /** Largest item in bytes, memcached's overhead included (`-I`). */
   readonly itemSizeMaxBytes: number;
+  /**
+   * Whether memraft's `cluster` commands exist; without a cluster they are
+   * unknown commands, as in memcached (whose data block, if any, is then
+   * read as commands of its own).
+   */
+  readonly clusterCommands?: boolean;
 }
 
 export interface NeedMore {
@@ -325,6 +331,7 @@ export class TextParser {
 
   private parseCluster(): ParseResult | undefined {
     const tokens = this.tokens;
+    if (this.options.clusterCommands !== true) return errorReply;
     if (tokens.count === 3 && tokens.is(1, "status")) return { kind: "cluster_status" };
     if (tokens.count !== 4 || !tokens.is(1, "apply")) return errorReply;
     const length = parseInt32(tokens.buf, tokens.start(2), tokens.end(2));

@@ -47,7 +47,10 @@ export class MemcachedServer implements ConnectionHost {
 
   constructor(private readonly options: MemcachedServerOptions) {
     this.logger = options.logger.child({ component: "server" });
-    this.parserOptions = { itemSizeMaxBytes: options.settings.itemSizeMaxBytes };
+    this.parserOptions = {
+      itemSizeMaxBytes: options.settings.itemSizeMaxBytes,
+      clusterCommands: options.cluster !== undefined,
+    };
     this.startedAtSeconds = options.clock.nowSeconds();
     this.executor = new Executor({
       store: options.store,

@@ -4,7 +4,7 @@ import type { Command } from "../../src/protocol/commands.js";
 import { type ParseResult, TextParser } from "../../src/protocol/text-parser.js";
 import { cutStream, split } from "../helpers/protocol-generators.js";
 
-const options = { itemSizeMaxBytes: 1024 * 1024 };
+const options = { itemSizeMaxBytes: 1024 * 1024, clusterCommands: true };
 
 /** Every result the parser gives for the chunks, need-more results left out. */
 function parseAll(chunks: readonly Buffer[]): ParseResult[] {
@@ -128,4 +128,33 @@ test("meta flags keep their request order", (t) => {
     effectOrder: "tT",
     returnValue: true,
   });
+});
+
+test("memraft's cluster commands: status, and apply with the cluster file as a data block", (t) => {
+  t.deepEqual(only(parseAll([Buffer.from("cluster status\r\n")])), { kind: "cluster_status" });
+  const file = "version: 1\r\nnodes: []\n";
+  const applied = only(parseAll([Buffer.from(`cluster apply ${file.length}\r\n${file}\r\n`)]));
+  t.deepEqual(applied, { kind: "cluster_apply", file: Buffer.from(file) });
+  for (const bad of [
+    "cluster\r\n",
+    "cluster stat\r\n",
+    "cluster apply\r\n",
+    "cluster status x\r\n",
+  ])
+    t.like(only(parseAll([Buffer.from(bad)])), { kind: "reply", line: "ERROR" }, bad);
+  t.like(only(parseAll([Buffer.from("cluster apply -1\r\n")])), {
+    kind: "reply",
+    line: "CLIENT_ERROR bad command line format",
+  });
+  const huge = 2 * 1024 * 1024;
+  const results = parseAll([Buffer.from(`cluster apply ${huge}\r\n`), Buffer.alloc(huge + 2)]);
+  t.like(only(results), { kind: "reply", line: "CLIENT_ERROR cluster file over 1048576 bytes" });
+  const plain = new TextParser({ itemSizeMaxBytes: 1024 });
+  plain.push(Buffer.from("cluster apply 2\r\nab\r\n"));
+  t.like(plain.next(), { kind: "reply", line: "ERROR" });
+  t.like(
+    plain.next(),
+    { kind: "reply", line: "ERROR" },
+    "without a cluster the block is a command",
+  );
 });

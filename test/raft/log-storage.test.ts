@@ -251,3 +251,41 @@ test("a failed fsync fails the batch and every later write", async (t) => {
   fs.inject = undefined;
   t.throws(() => log.save(1, { entries: [entry(3, 1)] }), { message: /raft log write failed/ });
 });
+
+test("a removed group is not recovered, frees its segments, and can come back afresh", async (t) => {
+  const fs = new FaultFileSystem();
+  const log = await RaftLogStorage.open(fs, directory, { segmentBytesMax: 256 });
+  for (let index = 1; index <= 20; index++) {
+    await log.save(7, {
+      entries: [entry(index, 1)],
+      hardState: { term: 1, vote: 7, commit: index },
+    });
+    await log.save(8, {
+      entries: [entry(index, 2)],
+      hardState: { term: 2, vote: 8, commit: index },
+    });
+  }
+  await log.compact(8, 20, 2);
+  const segmentsBefore = log.segmentPaths().length;
+  await log.removeGroup(7);
+  // Group 7's entries pinned the old segments; the next roll may delete them.
+  await log.save(8, { entries: [entry(21, 2)] });
+  await log.save(8, { entries: [entry(22, 2)] });
+  t.true(log.segmentPaths().length < segmentsBefore, "segments of a removed group are freed");
+  await log.save(7, { entries: [entry(1, 5)], hardState: { term: 5, vote: 0, commit: 0 } });
+  await log.close();
+
+  const reopened = await RaftLogStorage.open(fs, directory);
+  t.deepEqual(summary(reopened.takeRecovered(7)), {
+    hardState: { term: 5, vote: 0, commit: 0 },
+    offset: 0,
+    offsetTerm: 0,
+    entries: ["1/5/e1t5"],
+  });
+  await reopened.removeGroup(7);
+  await reopened.close();
+  const again = await RaftLogStorage.open(fs, directory);
+  t.is(again.takeRecovered(7), undefined);
+  t.deepEqual(again.groupIds(), [8]);
+  await again.close();
+});

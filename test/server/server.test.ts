@@ -2,6 +2,7 @@ import test from "ava";
 import fc from "fast-check";
 import { ManualClock } from "../../src/store/clock.js";
 import type { Store } from "../../src/store/store.js";
+import { MemraftError } from "../../src/util/errors.js";
 import { memcachedAvailable, startMemcached } from "../helpers/memcached-process.js";
 import { startMemraft } from "../helpers/memraft-server.js";
 import { runs } from "../helpers/property.js";
@@ -301,5 +302,44 @@ test("stats carry what the Prometheus memcached_exporter requires, as numbers", 
   }
   const settings = statsOf(await client.request("stats settings\r\n", "END\r\n"));
   t.is(settings.get("maxconns"), "1024");
+  client.close();
+});
+
+test("a command the store cannot serve now gets SERVER_ERROR, and the connection goes on", async (t) => {
+  let failing = true;
+  const server = await startMemraft({
+    wrapStore: (store) =>
+      new Proxy(store, {
+        get(target, property, receiver) {
+          if (property !== "get" || !failing) return Reflect.get(target, property, receiver);
+          return () =>
+            Promise.reject(
+              new MemraftError("ERR_UNAVAILABLE", "group 3 has no leader\r\nthat answers"),
+            );
+        },
+      }),
+  });
+  t.teardown(() => server.stop());
+  const client = await RawClient.connect(server.port);
+  t.is(await client.request("set k 0 0 1\r\nv\r\n"), "STORED\r\n");
+  t.is(await client.request("get k\r\n"), "SERVER_ERROR group 3 has no leader that answers\r\n");
+  t.is(
+    await client.request("get k other\r\n"),
+    "SERVER_ERROR group 3 has no leader that answers\r\n",
+  );
+  failing = false;
+  t.is(await client.request("get k\r\n", "END\r\n"), "VALUE k 0 1\r\nv\r\nEND\r\n");
+  client.close();
+});
+
+test("memraft's cluster commands answer ERROR without a cluster, as memcached does", async (t) => {
+  const server = await startMemraft();
+  t.teardown(() => server.stop());
+  const client = await RawClient.connect(server.port);
+  t.is(await client.request("cluster status\r\n"), "ERROR\r\n");
+  t.is(
+    await client.request("cluster apply 2\r\nab\r\n", "ERROR\r\nERROR\r\n"),
+    "ERROR\r\nERROR\r\n",
+  );
   client.close();
 });
