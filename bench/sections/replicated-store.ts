@@ -1,17 +1,19 @@
-// memraft durable: a single durable node and a 3-node cluster (each node its
-// own process on 127.0.0.1–3, each with its own disk log), beside memcached
-// 1.6, under memcaslap: 90% get / 10% set and 100% set, 16-byte keys,
-// 100-byte values, 64 connections. The cluster's load enters through every
-// node (memcaslap spreads its connections over the servers it is given), so
-// followers forward to the leader, as clients of a real cluster would.
+// memraft durable: a single durable node and 3-node clusters with 1 and
+// with 16 groups (each node its own process on 127.0.0.1–3, each with its
+// own disk log), beside memcached 1.6, under memcaslap: 90% get / 10% set
+// and 100% set, 16-byte keys, 100-byte values, 64 connections. A cluster's
+// load enters through every node (memcaslap spreads its connections over the
+// servers it is given), so nodes pass commands to the groups' leaders, as
+// clients of a real cluster would.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, startMemcached } from "../../test/helpers/memcached-process.js";
+import { RawClient } from "../../test/helpers/raw-client.js";
 import { findExecutable } from "../../test/helpers/tools.js";
-import { waitForPort } from "../../test/helpers/wait.js";
+import { waitFor, waitForPort } from "../../test/helpers/wait.js";
 import { drive, type LoadMix, type LoadResult } from "../memcaslap.js";
 import type { BenchSection } from "../run.js";
 
@@ -44,9 +46,9 @@ async function singleNode(): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), "memraft-bench-node-"));
   const port = await freePort();
   const child = spawnNode(["-p", String(port), "--data-dir", dataDir, "-m", "256"]);
-  await waitForPort(port, 20_000);
+  await takesWrites("127.0.0.1", port);
   return {
-    name: "memraft durable node",
+    name: "memraft durable node (16 groups)",
     servers: [`127.0.0.1:${port}`],
     stop: async () => {
       await stopAll([child]);
@@ -55,7 +57,25 @@ async function singleNode(): Promise<Target> {
   };
 }
 
-async function cluster(): Promise<Target> {
+/** Waits until a node takes writes (a new cluster's nodes first find each other). */
+async function takesWrites(host: string, port: number): Promise<void> {
+  await waitForPort(port, 20_000, host);
+  await waitFor(
+    `${host}:${port} to take writes`,
+    async () => {
+      const client = await RawClient.connect(port, host);
+      try {
+        return (await client.request("set bench:ready 0 0 1\r\n1\r\n")) === "STORED\r\n";
+      } finally {
+        client.close();
+      }
+    },
+    30_000,
+    200,
+  );
+}
+
+async function cluster(groups: number): Promise<Target> {
   const root = mkdtempSync(join(tmpdir(), "memraft-bench-cluster-"));
   const nodes = [];
   for (let i = 1; i <= 3; i++) {
@@ -68,6 +88,7 @@ async function cluster(): Promise<Target> {
     [
       "version: 1",
       "cluster:",
+      `  groups: ${groups}`,
       "  replication_factor: 3",
       "nodes:",
       ...nodes.flatMap((node) => [
@@ -82,9 +103,9 @@ async function cluster(): Promise<Target> {
   const children = nodes.map((node) =>
     spawnNode(["--config", file, "--node", node.id, "-m", "256"]),
   );
-  for (const node of nodes) await waitForPort(node.client, 20_000, node.host);
+  for (const node of nodes) await takesWrites(node.host, node.client);
   return {
-    name: "memraft 3-node cluster",
+    name: `memraft 3-node cluster, ${groups} group${groups === 1 ? "" : "s"}`,
     servers: nodes.map((node) => `${node.host}:${node.client}`),
     stop: async () => {
       await stopAll(children);
@@ -100,7 +121,8 @@ const mixes: readonly LoadMix[] = [
 
 const section: BenchSection = {
   name: "replicated-store",
-  description: "durable memraft (one node; three nodes) vs memcached 1.6, memcaslap",
+  description:
+    "durable memraft (one node; three nodes with 1 and with 16 groups) vs memcached 1.6, memcaslap",
   async run() {
     if (!findExecutable("memcached") || !findExecutable("memcaslap")) {
       console.log(
@@ -123,7 +145,7 @@ const section: BenchSection = {
         result: baseline,
         ratio: 1,
       });
-      for (const start of [singleNode, cluster]) {
+      for (const start of [singleNode, () => cluster(1), () => cluster(16)]) {
         const target = await start();
         try {
           const result = await drive(target.servers, mix);
