@@ -251,3 +251,23 @@ test("a failed fsync fails the batch and every later write", async (t) => {
   fs.inject = undefined;
   t.throws(() => log.save(1, { entries: [entry(3, 1)] }), { message: /raft log write failed/ });
 });
+
+test("a log whose write failed closes, even with records queued behind the failed write", async (t) => {
+  const fs = new FaultFileSystem();
+  const log = await RaftLogStorage.open(fs, directory);
+  let queuedBehind: Promise<void> | undefined;
+  fs.inject = (operation) => {
+    if (operation !== "sync") return undefined;
+    // Another group's write arrives while the fsync is under way, then the fsync fails.
+    queuedBehind ??= log.save(2, { entries: [entry(1, 1)] });
+    return new MemraftError("ERR_IO", "injected sync failure");
+  };
+  await t.throwsAsync(log.save(1, { entries: [entry(1, 1)] }), {
+    message: /raft log write failed/,
+  });
+  await t.throwsAsync(queuedBehind!, { message: /raft log write failed/ });
+  fs.inject = undefined;
+  // Before the fix close() waited for the queued records forever, in a loop of microtasks.
+  await log.close();
+  t.pass();
+});
