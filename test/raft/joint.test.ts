@@ -241,3 +241,18 @@ test("a candidate that applies its own removal stops campaigning before votes ma
   const leader = cluster.tickUntilLeader([1, 2], 60, [3]);
   t.deepEqual(cluster.raft(leader).conf.voters, [1, 2]);
 });
+
+test("a leader takes no proposal after the entry that removes it, so its successor can win its vote", (t) => {
+  const cluster = withLearner();
+  cluster.node(1).raw.proposeConfChange(replace(4, 1));
+  // Apply the joint entry on the leader only, so it proposes the leave.
+  cluster.process([1]);
+  cluster.deliver();
+  cluster.process([2, 3, 4]);
+  cluster.deliver();
+  cluster.process([1]);
+  t.true(cluster.lines.includes("1 proposes leaving the joint configuration at 6"));
+  t.throws(() => cluster.propose(1, "late"), { message: /leaving the group: .* at 6/ });
+  cluster.stabilize();
+  t.is(cluster.raft(1).log.lastIndex(), 6, "the leave is the last entry of the removed leader");
+});

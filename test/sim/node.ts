@@ -158,7 +158,7 @@ export class SimNode {
     // A snapshot received while this Ready was out is ahead of what was applied.
     const core = this.raw!.raft;
     const installing = core.pendingSnapshot !== undefined;
-    if (!installing && describeConfState(core.conf) !== describeConfState(this.conf)) {
+    if (!installing && !sameConf(core.conf, this.conf)) {
       throw new InvariantViolation(
         `node ${this.id}: the core's configuration ${describeConfState(core.conf)} differs from confStateAfter's ${describeConfState(this.conf)}`,
       );
@@ -173,7 +173,7 @@ export class SimNode {
     const applied = raw.raft.log.applied;
     if (applied <= raw.raft.log.offset) return;
     const snapshot = raw.createSnapshot(applied, this.machine.snapshot());
-    if (describeConfState(snapshot.meta.conf) !== describeConfState(this.conf)) {
+    if (!sameConf(snapshot.meta.conf, this.conf)) {
       throw new InvariantViolation(
         `node ${this.id}: snapshot at ${applied} has configuration ${describeConfState(snapshot.meta.conf)}, applied state has ${describeConfState(this.conf)}`,
       );
@@ -215,4 +215,14 @@ export class SimNode {
     }
     this.reads = waiting;
   }
+}
+
+function sameConf(a: ConfState, b: ConfState): boolean {
+  const same = (x: readonly number[], y: readonly number[]) =>
+    x.length === y.length && x.every((id, i) => id === y[i]);
+  return (
+    same(a.voters, b.voters) &&
+    same(a.learners, b.learners) &&
+    same(a.votersOutgoing, b.votersOutgoing)
+  );
 }
