@@ -30,6 +30,16 @@ function withLearner(): Cluster {
   return cluster;
 }
 
+/** Settles everything but the leave entry (index 6), which reaches nobody. */
+function holdLeave(cluster: Cluster): void {
+  for (let round = 0; round < 10; round++) {
+    cluster.process();
+    cluster.deliver({
+      drop: (m) => m.type === MessageType.append && m.entries.some((e) => e.index >= 6),
+    });
+  }
+}
+
 test("a replica move goes through a joint configuration and leaves it by itself", (t) => {
   const cluster = withLearner();
   t.deepEqual(cluster.appliedTexts(4), ["a"], "the joiner caught up from the log");
@@ -54,12 +64,7 @@ test("a joint entry applied while its leave cannot commit keeps both majorities 
   const cluster = withLearner();
   cluster.node(1).raw.proposeConfChange(replace(4, 3));
   // The joint entry commits everywhere, but the leave entry reaches nobody.
-  for (let round = 0; round < 10; round++) {
-    cluster.process();
-    cluster.deliver({
-      drop: (m) => m.type === MessageType.append && m.entries.some((e) => e.index >= 6),
-    });
-  }
+  holdLeave(cluster);
   const status = cluster.node(1).raw.status();
   t.true(status.joint);
   t.deepEqual(status.conf.votersOutgoing, [1, 2, 3]);
@@ -114,12 +119,7 @@ test("a new leader leaves a joint configuration its predecessor entered", (t) =>
   const cluster = withLearner();
   cluster.node(1).raw.proposeConfChange(replace(4, 3));
   // Everyone applies the joint entry; the leader then dies before its leave leaves it.
-  for (let round = 0; round < 10; round++) {
-    cluster.process();
-    cluster.deliver({
-      drop: (m) => m.type === MessageType.append && m.entries.some((e) => e.index >= 6),
-    });
-  }
+  holdLeave(cluster);
   t.true(cluster.node(2).raw.status().joint);
   cluster.stop(1);
   cluster.queue = [];
@@ -136,12 +136,7 @@ test("a new leader leaves a joint configuration its predecessor entered", (t) =>
 test("an election while joint needs both majorities", (t) => {
   const cluster = withLearner();
   cluster.node(1).raw.proposeConfChange(replace(4, 3));
-  for (let round = 0; round < 10; round++) {
-    cluster.process();
-    cluster.deliver({
-      drop: (m) => m.type === MessageType.append && m.entries.some((e) => e.index >= 6),
-    });
-  }
+  holdLeave(cluster);
   cluster.stop(1);
   cluster.queue = [];
   // 2 and 4: a majority of the incoming {1,2,4}, not of the outgoing {1,2,3}.

@@ -7,9 +7,17 @@
 import { confStateAfter, describeConfState } from "../../src/raft/conf-change.js";
 import type { RaftConfig } from "../../src/raft/config.js";
 import type { Prng } from "../../src/raft/prng.js";
+import type { RaftStartState } from "../../src/raft/raft.js";
 import type { Ready } from "../../src/raft/raw-node.js";
 import { RawNode } from "../../src/raft/raw-node.js";
-import { type ConfState, type Entry, EntryType, type Message } from "../../src/raft/types.js";
+import {
+  type ConfState,
+  type Entry,
+  EntryType,
+  type HardState,
+  type Message,
+  type Snapshot,
+} from "../../src/raft/types.js";
 import { SimDisk } from "./disk.js";
 import { type Invariants, InvariantViolation } from "./invariants.js";
 import { type Command, decodeCommand, RegisterMachine } from "./state-machine.js";
@@ -20,6 +28,37 @@ export interface NodeCallbacks {
   proposalApplied(command: Command, applied: boolean): void;
   readServed(context: number, value: number | null): void;
   event(line: string): void;
+}
+
+/** What a member saved: the durable log and hard state, and its latest snapshot. */
+export interface SavedMember {
+  readonly hardState: HardState;
+  readonly offset: number;
+  readonly offsetTerm: number;
+  readonly entries: readonly Entry[];
+  readonly snapshot: Snapshot | undefined;
+}
+
+/**
+ * Where an owner restarts a member: from what it saved, with the
+ * configuration kept beside its applied state (here, the snapshot's), or,
+ * if it never saved anything, from the start it was created with: an initial
+ * member's bootstrap, or a joiner's empty state (`bootConf` empty).
+ */
+export function restartState(saved: SavedMember, bootConf: ConfState): RaftStartState {
+  const { hardState, entries, snapshot } = saved;
+  if (hardState.term === 0 && entries.length === 0 && snapshot === undefined) {
+    return bootConf.voters.length === 0 ? RawNode.joiningState() : RawNode.bootstrapState(bootConf);
+  }
+  return {
+    hardState,
+    offset: saved.offset,
+    offsetTerm: saved.offsetTerm,
+    entries,
+    applied: snapshot?.meta.index ?? 0,
+    conf: snapshot?.meta.conf ?? bootConf,
+    snapshot,
+  };
 }
 
 export class SimNode {
@@ -58,24 +97,9 @@ export class SimNode {
     this.conf = snapshot?.meta.conf ?? this.bootConf;
     this.machine =
       snapshot === undefined ? new RegisterMachine() : RegisterMachine.fromSnapshot(snapshot.data);
-    const disk = this.disk;
-    const neverSaved =
-      disk.hardState.term === 0 && disk.entries.length === 0 && snapshot === undefined;
     this.raw = new RawNode(
       { ...this.config, id: this.id },
-      neverSaved
-        ? this.bootConf.voters.length === 0
-          ? RawNode.joiningState()
-          : RawNode.bootstrapState(this.bootConf)
-        : {
-            hardState: disk.hardState,
-            offset: disk.offset,
-            offsetTerm: disk.offsetTerm,
-            entries: disk.entries,
-            applied: snapshot?.meta.index ?? 0,
-            conf: this.conf,
-            snapshot,
-          },
+      restartState({ ...this.disk, snapshot }, this.bootConf),
     );
     this.invariants.nodeRestarted(this.id);
   }
