@@ -116,13 +116,21 @@ export class GroupMember {
     let member: GroupMember | undefined;
     const engine = await openEngine(options, () => member);
     const flushed = Math.max(0, engine.flushedAppliedIndex);
-    const machine = await openMachine(engine, options);
-    const conf: ConfState =
-      machine.membership === undefined
-        ? startingConf(options.bootstrapVoters)
-        : decodeMembership(machine.membership, directory);
-    const installed = await readInstalledSnapshot(fs, directory);
-    const start = startState(options, flushed, conf, installed);
+    let machine: StoreStateMachine;
+    let start: RaftStartState;
+    try {
+      machine = await openMachine(engine, options);
+      const conf: ConfState =
+        machine.membership === undefined
+          ? startingConf(options.bootstrapVoters)
+          : decodeMembership(machine.membership, directory);
+      const installed = await readInstalledSnapshot(fs, directory);
+      start = startState(options, flushed, conf, installed);
+    } catch (error) {
+      // A refused start leaves the directory closed (and unlocked) for the next attempt.
+      await engine.close();
+      throw error;
+    }
     const raw = new RawNode(raftConfig(options), start);
     member = new GroupMember(groupId, raw, engine, machine, options);
     options.logger.info(

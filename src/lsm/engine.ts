@@ -233,6 +233,7 @@ export class LsmEngine {
     const resolved = resolveOptions(options);
     const fs = resolved.fileSystem;
     lock(fs, directory);
+    const fresh: { wal: LogWriter | undefined; number: number } = { wal: undefined, number: 0 };
     try {
       if (!(await fs.exists(directory))) {
         if (!resolved.createIfMissing)
@@ -242,7 +243,6 @@ export class LsmEngine {
       }
       const names = await fs.list(directory);
       let recovered: Memtable[] = [];
-      const fresh: { wal: LogWriter | undefined; number: number } = { wal: undefined, number: 0 };
       let onObsolete = (_file: FileMetadata): void => {};
       const versions = await VersionSet.open(
         fs,
@@ -283,6 +283,12 @@ export class LsmEngine {
       return engine;
     } catch (error) {
       unlock(fs, directory);
+      await fresh.wal?.close().catch((closeError: unknown) => {
+        resolved.logger.warn(
+          { err: closeError, directory },
+          "could not close the new WAL of a failed open",
+        );
+      });
       throw error;
     }
   }

@@ -9,7 +9,7 @@ export const keyBytesMax = 65_535;
 /** Largest value in one entry. */
 export const valueBytesMax = 64 * 1024 * 1024;
 /** Largest encoded write batch (one WAL record). */
-export const batchBytesMax = 256 * 1024 * 1024;
+export const batchBytesMax = 128 * 1024 * 1024;
 /** Most operations in one write batch. */
 export const batchOperationsMax = 1_000_000;
 
@@ -21,8 +21,8 @@ export const memtableChunkBytes = 1024 * 1024;
  * unboxed in the memtable's Map.
  */
 export const memtableChunksMax = 1023;
-/** Largest memtable a setting may ask for (each record is at least a few bytes, chunks fill). */
-export const memtableBytesMax = 256 * 1024 * 1024;
+/** Largest memtable a setting may ask for. */
+export const memtableBytesMax = 128 * 1024 * 1024;
 
 /** Most levels an engine may have (L0 included). */
 export const levelsMax = 12;

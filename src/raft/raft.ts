@@ -116,6 +116,15 @@ export class Raft {
   /** A leader proposes no conf change until it has applied this index. */
   private pendingConfIndex = 0;
   /**
+   * As leader: the index of the entry whose configuration leaves this node
+   * out, once proposed; no entry is proposed after it. So when the leader
+   * applies it and steps down, its log ends there, as do the logs of the
+   * majority that committed it: whichever of them campaigns next has a log
+   * as up to date as ours and gets our vote, which it may need while it has
+   * not yet learned the entry is committed (a joint half may count us).
+   */
+  private leavingIndex = 0;
+  /**
    * The configurations applied since the oldest index a snapshot may still
    * be taken at, ascending: each holds from its index to the next one's. A
    * snapshot below the applied index needs the configuration of its own
@@ -231,6 +240,14 @@ export class Raft {
         "leadership transfer in progress",
       );
     }
+    if (this.leavingIndex !== 0) {
+      throw new NotLeaderError(
+        this.groupId,
+        this.id,
+        0,
+        `leaving the group: the configuration without it is at ${this.leavingIndex}`,
+      );
+    }
     const bytes = data.length + entryOverheadBytes;
     if (
       this.uncommittedBytes > 0 &&
@@ -240,11 +257,13 @@ export class Raft {
         uncommittedBytes: this.uncommittedBytes,
       });
     }
-    if (type === EntryType.confChange) this.checkConfChangeProposal(decodeConfChange(data));
+    const leaving =
+      type === EntryType.confChange && this.checkConfChangeProposal(decodeConfChange(data));
     const entry: Entry = { index: this.log.lastIndex() + 1, term: this.term, type, data };
     this.log.append(entry);
     this.uncommittedBytes += bytes;
     if (type === EntryType.confChange) this.pendingConfIndex = entry.index;
+    if (leaving) this.leavingIndex = entry.index;
     this.broadcastPending = true;
     return entry.index;
   }
@@ -538,6 +557,7 @@ export class Raft {
       this.config.electionTicks + this.config.random.int(this.config.electionTicks);
     this.votes = new Map();
     this.leadTransferee = 0;
+    this.leavingIndex = 0;
     this.uncommittedBytes = 0;
     this.broadcastPending = false;
     this.readsAwaitingCommit = [];
@@ -1034,7 +1054,8 @@ export class Raft {
 
   // ---- membership ------------------------------------------------------------
 
-  private checkConfChangeProposal(changes: readonly ConfChange[]): void {
+  /** Throws if `changes` cannot be proposed now; whether they leave this node out. */
+  private checkConfChangeProposal(changes: readonly ConfChange[]): boolean {
     if (this.confChangePending()) {
       throw new ProposalDroppedError(this.groupId, "a configuration change is pending", {
         pendingConfIndex: this.pendingConfIndex,
@@ -1043,6 +1064,7 @@ export class Raft {
     }
     const plan = planConfChange(this.conf, changes);
     if (plan.kind === "refuse") throw new ProposalDroppedError(this.groupId, plan.reason);
+    return !allVoters(plan.conf).includes(this.id);
   }
 
   private applyConfChangeEntry(entry: Entry): void {

@@ -17,6 +17,7 @@ import {
   type Snapshot,
 } from "../../src/raft/types.js";
 import { Invariants } from "../sim/invariants.js";
+import { restartState } from "../sim/node.js";
 
 export interface ClusterNode {
   readonly id: number;
@@ -106,24 +107,7 @@ export class Cluster {
   restart(id: number): void {
     const node = this.node(id);
     node.down = false;
-    const neverSaved =
-      node.hardState.term === 0 && node.stored.length === 0 && node.snapshot === undefined;
-    node.raw = this.newRaw(
-      id,
-      neverSaved
-        ? node.bootConf.voters.length === 0
-          ? RawNode.joiningState()
-          : RawNode.bootstrapState(node.bootConf)
-        : {
-            hardState: node.hardState,
-            offset: node.offset,
-            offsetTerm: node.offsetTerm,
-            entries: node.stored,
-            applied: node.snapshot?.meta.index ?? 0,
-            conf: node.snapshot?.meta.conf ?? node.bootConf,
-            snapshot: node.snapshot,
-          },
-    );
+    node.raw = this.newRaw(id, restartState({ ...node, entries: node.stored }, node.bootConf));
     node.applied = node.applied.filter((entry) => entry.index <= (node.snapshot?.meta.index ?? 0));
     this.invariants.nodeRestarted(id);
   }

@@ -30,6 +30,16 @@ function withLearner(): Cluster {
   return cluster;
 }
 
+/** Settles everything but the leave entry (index 6), which reaches nobody. */
+function holdLeave(cluster: Cluster): void {
+  for (let round = 0; round < 10; round++) {
+    cluster.process();
+    cluster.deliver({
+      drop: (m) => m.type === MessageType.append && m.entries.some((e) => e.index >= 6),
+    });
+  }
+}
+
 test("a replica move goes through a joint configuration and leaves it by itself", (t) => {
   const cluster = withLearner();
   t.deepEqual(cluster.appliedTexts(4), ["a"], "the joiner caught up from the log");
@@ -54,12 +64,7 @@ test("a joint entry applied while its leave cannot commit keeps both majorities 
   const cluster = withLearner();
   cluster.node(1).raw.proposeConfChange(replace(4, 3));
   // The joint entry commits everywhere, but the leave entry reaches nobody.
-  for (let round = 0; round < 10; round++) {
-    cluster.process();
-    cluster.deliver({
-      drop: (m) => m.type === MessageType.append && m.entries.some((e) => e.index >= 6),
-    });
-  }
+  holdLeave(cluster);
   const status = cluster.node(1).raw.status();
   t.true(status.joint);
   t.deepEqual(status.conf.votersOutgoing, [1, 2, 3]);
@@ -114,12 +119,7 @@ test("a new leader leaves a joint configuration its predecessor entered", (t) =>
   const cluster = withLearner();
   cluster.node(1).raw.proposeConfChange(replace(4, 3));
   // Everyone applies the joint entry; the leader then dies before its leave leaves it.
-  for (let round = 0; round < 10; round++) {
-    cluster.process();
-    cluster.deliver({
-      drop: (m) => m.type === MessageType.append && m.entries.some((e) => e.index >= 6),
-    });
-  }
+  holdLeave(cluster);
   t.true(cluster.node(2).raw.status().joint);
   cluster.stop(1);
   cluster.queue = [];
@@ -136,12 +136,7 @@ test("a new leader leaves a joint configuration its predecessor entered", (t) =>
 test("an election while joint needs both majorities", (t) => {
   const cluster = withLearner();
   cluster.node(1).raw.proposeConfChange(replace(4, 3));
-  for (let round = 0; round < 10; round++) {
-    cluster.process();
-    cluster.deliver({
-      drop: (m) => m.type === MessageType.append && m.entries.some((e) => e.index >= 6),
-    });
-  }
+  holdLeave(cluster);
   cluster.stop(1);
   cluster.queue = [];
   // 2 and 4: a majority of the incoming {1,2,4}, not of the outgoing {1,2,3}.
@@ -240,4 +235,19 @@ test("a candidate that applies its own removal stops campaigning before votes ma
   t.false(cluster.lines.some((line) => line.startsWith("3 became leader")));
   const leader = cluster.tickUntilLeader([1, 2], 60, [3]);
   t.deepEqual(cluster.raft(leader).conf.voters, [1, 2]);
+});
+
+test("a leader takes no proposal after the entry that removes it, so its successor can win its vote", (t) => {
+  const cluster = withLearner();
+  cluster.node(1).raw.proposeConfChange(replace(4, 1));
+  // Apply the joint entry on the leader only, so it proposes the leave.
+  cluster.process([1]);
+  cluster.deliver();
+  cluster.process([2, 3, 4]);
+  cluster.deliver();
+  cluster.process([1]);
+  t.true(cluster.lines.includes("1 proposes leaving the joint configuration at 6"));
+  t.throws(() => cluster.propose(1, "late"), { message: /leaving the group: .* at 6/ });
+  cluster.stabilize();
+  t.is(cluster.raft(1).log.lastIndex(), 6, "the leave is the last entry of the removed leader");
 });

@@ -289,3 +289,23 @@ test("a removed group is not recovered, frees its segments, and can come back af
   t.deepEqual(again.groupIds(), [8]);
   await again.close();
 });
+
+test("a log whose write failed closes, even with records queued behind the failed write", async (t) => {
+  const fs = new FaultFileSystem();
+  const log = await RaftLogStorage.open(fs, directory);
+  let queuedBehind: Promise<void> | undefined;
+  fs.inject = (operation) => {
+    if (operation !== "sync") return undefined;
+    // Another group's write arrives while the fsync is under way, then the fsync fails.
+    queuedBehind ??= log.save(2, { entries: [entry(1, 1)] });
+    return new MemraftError("ERR_IO", "injected sync failure");
+  };
+  await t.throwsAsync(log.save(1, { entries: [entry(1, 1)] }), {
+    message: /raft log write failed/,
+  });
+  await t.throwsAsync(queuedBehind!, { message: /raft log write failed/ });
+  fs.inject = undefined;
+  // Before the fix close() waited for the queued records forever, in a loop of microtasks.
+  await log.close();
+  t.pass();
+});

@@ -7,9 +7,17 @@
 import { confStateAfter, describeConfState } from "../../src/raft/conf-change.js";
 import type { RaftConfig } from "../../src/raft/config.js";
 import type { Prng } from "../../src/raft/prng.js";
+import type { RaftStartState } from "../../src/raft/raft.js";
 import type { Ready } from "../../src/raft/raw-node.js";
 import { RawNode } from "../../src/raft/raw-node.js";
-import { type ConfState, type Entry, EntryType, type Message } from "../../src/raft/types.js";
+import {
+  type ConfState,
+  type Entry,
+  EntryType,
+  type HardState,
+  type Message,
+  type Snapshot,
+} from "../../src/raft/types.js";
 import { SimDisk } from "./disk.js";
 import { type Invariants, InvariantViolation } from "./invariants.js";
 import { type Command, decodeCommand, RegisterMachine } from "./state-machine.js";
@@ -20,6 +28,37 @@ export interface NodeCallbacks {
   proposalApplied(command: Command, applied: boolean): void;
   readServed(context: number, value: number | null): void;
   event(line: string): void;
+}
+
+/** What a member saved: the durable log and hard state, and its latest snapshot. */
+export interface SavedMember {
+  readonly hardState: HardState;
+  readonly offset: number;
+  readonly offsetTerm: number;
+  readonly entries: readonly Entry[];
+  readonly snapshot: Snapshot | undefined;
+}
+
+/**
+ * Where an owner restarts a member: from what it saved, with the
+ * configuration kept beside its applied state (here, the snapshot's), or,
+ * if it never saved anything, from the start it was created with: an initial
+ * member's bootstrap, or a joiner's empty state (`bootConf` empty).
+ */
+export function restartState(saved: SavedMember, bootConf: ConfState): RaftStartState {
+  const { hardState, entries, snapshot } = saved;
+  if (hardState.term === 0 && entries.length === 0 && snapshot === undefined) {
+    return bootConf.voters.length === 0 ? RawNode.joiningState() : RawNode.bootstrapState(bootConf);
+  }
+  return {
+    hardState,
+    offset: saved.offset,
+    offsetTerm: saved.offsetTerm,
+    entries,
+    applied: snapshot?.meta.index ?? 0,
+    conf: snapshot?.meta.conf ?? bootConf,
+    snapshot,
+  };
 }
 
 export class SimNode {
@@ -58,24 +97,9 @@ export class SimNode {
     this.conf = snapshot?.meta.conf ?? this.bootConf;
     this.machine =
       snapshot === undefined ? new RegisterMachine() : RegisterMachine.fromSnapshot(snapshot.data);
-    const disk = this.disk;
-    const neverSaved =
-      disk.hardState.term === 0 && disk.entries.length === 0 && snapshot === undefined;
     this.raw = new RawNode(
       { ...this.config, id: this.id },
-      neverSaved
-        ? this.bootConf.voters.length === 0
-          ? RawNode.joiningState()
-          : RawNode.bootstrapState(this.bootConf)
-        : {
-            hardState: disk.hardState,
-            offset: disk.offset,
-            offsetTerm: disk.offsetTerm,
-            entries: disk.entries,
-            applied: snapshot?.meta.index ?? 0,
-            conf: this.conf,
-            snapshot,
-          },
+      restartState({ ...this.disk, snapshot }, this.bootConf),
     );
     this.invariants.nodeRestarted(this.id);
   }
@@ -158,7 +182,7 @@ export class SimNode {
     // A snapshot received while this Ready was out is ahead of what was applied.
     const core = this.raw!.raft;
     const installing = core.pendingSnapshot !== undefined;
-    if (!installing && describeConfState(core.conf) !== describeConfState(this.conf)) {
+    if (!installing && !sameConf(core.conf, this.conf)) {
       throw new InvariantViolation(
         `node ${this.id}: the core's configuration ${describeConfState(core.conf)} differs from confStateAfter's ${describeConfState(this.conf)}`,
       );
@@ -173,7 +197,7 @@ export class SimNode {
     const applied = raw.raft.log.applied;
     if (applied <= raw.raft.log.offset) return;
     const snapshot = raw.createSnapshot(applied, this.machine.snapshot());
-    if (describeConfState(snapshot.meta.conf) !== describeConfState(this.conf)) {
+    if (!sameConf(snapshot.meta.conf, this.conf)) {
       throw new InvariantViolation(
         `node ${this.id}: snapshot at ${applied} has configuration ${describeConfState(snapshot.meta.conf)}, applied state has ${describeConfState(this.conf)}`,
       );
@@ -215,4 +239,14 @@ export class SimNode {
     }
     this.reads = waiting;
   }
+}
+
+function sameConf(a: ConfState, b: ConfState): boolean {
+  const same = (x: readonly number[], y: readonly number[]) =>
+    x.length === y.length && x.every((id, i) => id === y[i]);
+  return (
+    same(a.voters, b.voters) &&
+    same(a.learners, b.learners) &&
+    same(a.votersOutgoing, b.votersOutgoing)
+  );
 }

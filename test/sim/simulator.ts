@@ -20,7 +20,7 @@
 import { type ConfChange, ConfChangeType } from "../../src/raft/conf-change.js";
 import { silentRaftLogger } from "../../src/raft/logger.js";
 import { Prng } from "../../src/raft/prng.js";
-import { allVoters } from "../../src/raft/quorum.js";
+import { allVoters, isJoint } from "../../src/raft/quorum.js";
 import type { RawNode } from "../../src/raft/raw-node.js";
 import { type ConfState, emptyConfState, type Message } from "../../src/raft/types.js";
 import { MemraftError } from "../../src/util/errors.js";
@@ -526,15 +526,13 @@ function isMember(conf: ConfState, id: number): boolean {
  */
 function settledConf(leader: RawNode, nodes: readonly SimNode[]): ConfState | undefined {
   const raft = leader.raft;
-  const status = leader.status();
-  if (status.joint || status.confChangePending) return undefined;
-  const newer = nodes.some(
-    (n) => isMember(status.conf, n.id) && (n.raw?.raft.term ?? 0) > raft.term,
-  );
+  const conf = raft.conf;
+  if (isJoint(conf) || raft.confChangePending()) return undefined;
+  const newer = nodes.some((n) => isMember(conf, n.id) && (n.raw?.raft.term ?? 0) > raft.term);
   if (newer) return undefined;
   const { committed, applied } = raft.log;
   if (applied !== committed || raft.log.term(committed) !== raft.term) return undefined;
-  return status.conf;
+  return conf;
 }
 
 export function simulate(seed: number, scale = 1): SimulationResult {

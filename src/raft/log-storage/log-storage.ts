@@ -197,7 +197,11 @@ export class RaftLogStorage {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    while (this.flushing || this.pending.length > 0) await this.waitForSync().catch(() => {});
+    // After a failed write nothing more is written: records queued behind it
+    // stay unwritten, and waiting for them would spin forever (waitForSync
+    // rejects at once).
+    while ((this.flushing || this.pending.length > 0) && this.failure === undefined)
+      await this.waitForSync().catch(() => {});
     this.closed = true;
     await this.file.close();
   }
