@@ -11,10 +11,12 @@
 //   - `cluster status` and `cluster apply` (server/cluster-commands.ts), and
 //     the same apply when the operator sends SIGHUP.
 
-import type { FileSystem } from "../fs/file-system.js";
+import { writeFileDurably } from "../fs/durable-file.js";
+import { type FileSystem, joinPath } from "../fs/file-system.js";
 import type { PeerAddress } from "../raft/transport/tcp-transport.js";
 import type { GroupId, NodeId } from "../raft/types.js";
-import { evenSlotMap, SlotTable } from "../ring/slot-map.js";
+import { evenSlotMap, type SlotMap, SlotTable } from "../ring/slot-map.js";
+import { decodeSlotMap, encodeSlotMap } from "../ring/slot-map-format.js";
 import type { ClusterAdmin } from "../server/cluster-commands.js";
 import { MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
@@ -29,7 +31,7 @@ import { buildStatus } from "./cluster-status.js";
 import { parseClusterConfig } from "./config.js";
 import { AdminMethod, memberStatus, type NodeInfo, serveGroupAdmin } from "./group-admin.js";
 import type { GroupClient } from "./group-client.js";
-import { dataGroupIds, groupName, metadataGroupId } from "./group-ids.js";
+import { groupName, metadataGroupId } from "./group-ids.js";
 import { leaderStatus } from "./leader-status.js";
 import type { GroupReplicas, Metadata, RebalanceRecord } from "./metadata.js";
 import { raftNodeId } from "./node-identity.js";
@@ -52,6 +54,8 @@ export interface ClusterNodeOptions {
   readonly fileTopology: Topology;
   /** Started without a cluster file: a cluster of one that cannot grow. */
   readonly standalone: boolean;
+  /** How long a command may wait, in all. */
+  readonly requestTimeoutMs: number;
   readonly logger: Logger;
 }
 
@@ -72,7 +76,9 @@ export class ClusterNode {
   private committed: CommittedConfig | undefined;
   private rebalanceRecord: RebalanceRecord | undefined;
   private replicas: ReadonlyMap<number, GroupReplicas> = new Map();
-  private slotTable: SlotTable;
+  /** Unknown until learned: a node never routes a key by a map the cluster has not committed. */
+  private slotTable: SlotTable | undefined;
+  private readonly slotTableWaiters = new Map<(table: SlotTable) => void, NodeJS.Timeout>();
   private readonly rebalancer: Rebalancer;
   private readonly startedAtMs = Date.now();
   private invited = false;
@@ -91,7 +97,6 @@ export class ClusterNode {
     this.selfRaftId = raftNodeId(options.selfId);
     this.fileTopology = options.fileTopology;
     this.fileDigest = topologyDigest(options.fileTopology);
-    this.slotTable = new SlotTable(evenSlotMap(options.fileTopology.groups));
     this.followPlacement(options.fileTopology);
     const { runtime, logger } = options;
     this.rebalancer = new Rebalancer({
@@ -114,12 +119,57 @@ export class ClusterNode {
     });
   }
 
-  groupOf(key: string): GroupId {
-    return this.slotTable.groupOfKey(key);
+  /**
+   * The key's data group. While the node has not learned the slot map yet
+   * (a new node joining), the answer waits for it, up to the request
+   * timeout.
+   */
+  groupOf(key: string): GroupId | Promise<GroupId> {
+    if (this.slotTable !== undefined) return this.slotTable.groupOfKey(key);
+    return this.slotTableLearned().then((table) => table.groupOfKey(key));
   }
 
+  private slotTableLearned(): Promise<SlotTable> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.slotTableWaiters.delete(resolve);
+        reject(
+          new MemraftError(
+            "ERR_UNAVAILABLE",
+            "this node has not learned the cluster's slot map yet (it is joining, or the metadata group is unreachable)",
+          ),
+        );
+      }, this.options.requestTimeoutMs);
+      this.slotTableWaiters.set(resolve, timer);
+    });
+  }
+
+  /** The data groups of the cluster's slot map; none while the map is not known. */
   dataGroupIds(): GroupId[] {
-    return dataGroupIds(this.slotTable.map.ranges.length);
+    const ranges = this.slotTable?.map.ranges ?? [];
+    return [...new Set(ranges.map((range) => range.groupId))].sort((a, b) => a - b);
+  }
+
+  /** Routes by `map` from now on, and keeps a copy for the next start. */
+  private async followSlotMap(map: SlotMap): Promise<void> {
+    const bytes = encodeSlotMap(map);
+    if (this.slotTable !== undefined && encodeSlotMap(this.slotTable.map).equals(bytes)) return;
+    await writeFileDurably(this.options.fs, this.slotMapPath, bytes);
+    const table = new SlotTable(map);
+    this.slotTable = table;
+    for (const [resolve, timer] of this.slotTableWaiters) {
+      clearTimeout(timer);
+      resolve(table);
+    }
+    this.slotTableWaiters.clear();
+    this.options.logger.info(
+      { epoch: map.epoch, groups: this.dataGroupIds().length },
+      "routing keys by the cluster's slot map",
+    );
+  }
+
+  private get slotMapPath(): string {
+    return joinPath(joinPath(this.options.dataDir, "meta"), "slotmap");
   }
 
   /**
@@ -134,6 +184,10 @@ export class ClusterNode {
       this.options.standalone ||
       this.fileTopology.nodes.every((node) => node.id === this.options.selfId);
     const known = await readIdentity(fs, dataDir);
+    if (await fs.exists(this.slotMapPath)) {
+      const path = this.slotMapPath;
+      this.slotTable = new SlotTable(decodeSlotMap(await fs.readFile(path), path));
+    }
     this.settled = this.settle();
     this.settled.then(
       () => this.startLoops(),
@@ -224,6 +278,8 @@ export class ClusterNode {
         .filter(([, nodes]) => nodes.includes(this.options.selfId))
         .map(([groupId, nodes]) => ({ groupId, bootstrapVoters: nodes.map(raftNodeId) }));
       await runtime.hostGroups(founding);
+      // The slot map the founding records commit (writeFoundingRecords).
+      await this.followSlotMap(evenSlotMap(this.fileTopology.groups));
       this.identity = { ...this.identity, settled: true };
       await writeIdentity(fs, dataDir, this.identity);
       logger.info({ groups: runtime.members.size }, "founding replicas created");
@@ -287,9 +343,7 @@ export class ClusterNode {
       );
     }
     const slotMap = await metadata.slotMap();
-    if (slotMap !== undefined && slotMap.value.epoch !== this.slotTable.epoch) {
-      this.slotTable = new SlotTable(slotMap.value);
-    }
+    if (slotMap !== undefined) await this.followSlotMap(slotMap.value);
     const replicas = await metadata.replicas();
     if (replicas !== undefined) {
       this.replicas = replicas.value;

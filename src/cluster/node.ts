@@ -9,8 +9,9 @@
 //
 // Without a cluster file a node is a cluster of one: its groups have one
 // voter, durable all the same (a single-voter group acknowledges after its
-// fsync). The client port listens at once; commands wait (up to their
-// timeout) while the node finds its place in the cluster.
+// fsync). The client port opens once the node has its replicas, or at once
+// for a new node of a multi-node cluster, whose commands wait (up to their
+// timeout) while it finds its place.
 
 import type { AddressInfo } from "node:net";
 import type { FileSystem } from "../fs/file-system.js";
@@ -81,12 +82,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     logger,
   });
   const routing = new Routing();
+  const requestTimeoutMs = options.requestTimeoutMs ?? 5000;
   const groups = new GroupClient({
     runtime,
     nodeId,
     routing,
     clock: options.clock,
-    requestTimeoutMs: options.requestTimeoutMs ?? 5000,
+    requestTimeoutMs,
   });
   const node = new ClusterNode({
     runtime,
@@ -98,6 +100,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     selfId: self.id,
     fileTopology: topologyOf(cluster),
     standalone,
+    requestTimeoutMs,
     logger,
   });
   const store = new ReplicatedStore({
@@ -118,8 +121,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     cluster: node.admin,
     ...(options.onShutdownRequest ? { onShutdownRequest: options.onShutdownRequest } : {}),
   });
-  const address = await server.listen();
+  // A node that can take its place alone does so before clients connect; a
+  // new node of a multi-node cluster listens at once (its commands wait).
   await node.start();
+  const address = await server.listen();
   logger.info(
     { dataDir: self.dataDir, groups: cluster.groups, readMode: options.readMode },
     "node started",

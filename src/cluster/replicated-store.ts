@@ -29,6 +29,7 @@ import type {
   StoreStats,
 } from "../store/store.js";
 import { assert } from "../util/assert.js";
+import { MemraftError } from "../util/errors.js";
 import type { GroupClient } from "./group-client.js";
 import type { NodeRuntime } from "./node-runtime.js";
 
@@ -44,7 +45,8 @@ export interface ReplicatedStoreOptions {
   readonly runtime: NodeRuntime;
   readonly groups: GroupClient;
   /** The key's data group. */
-  readonly groupOf: (key: string) => GroupId;
+  /** The key's data group; a promise only while the node is still learning its slot map. */
+  readonly groupOf: (key: string) => GroupId | Promise<GroupId>;
   /** Every data group, for flush_all. */
   readonly dataGroupIds: () => readonly GroupId[];
   readonly clock: Clock;
@@ -113,12 +115,14 @@ export class ReplicatedStore implements Store {
   }
 
   async flushAll(delay: number): Promise<void> {
+    const groupIds = this.options.dataGroupIds();
+    if (groupIds.length === 0) {
+      throw new MemraftError("ERR_UNAVAILABLE", "this node does not know the cluster's groups yet");
+    }
     await Promise.all(
-      this.options
-        .dataGroupIds()
-        .map((groupId) =>
-          this.options.groups.propose(groupId, { kind: "flush_all", delay }, false),
-        ),
+      groupIds.map((groupId) =>
+        this.options.groups.propose(groupId, { kind: "flush_all", delay }, false),
+      ),
     );
   }
 
@@ -223,15 +227,18 @@ export class ReplicatedStore implements Store {
    * twice, around another client's write, it would undo that write, which
    * no single run of it could. The client hears SERVER_ERROR and decides.
    */
-  private propose(command: StoreCommand): Promise<ApplyOutcome | undefined> {
-    return this.options.groups.propose(this.options.groupOf(commandKey(command)), command, false);
+  private async propose(command: StoreCommand): Promise<ApplyOutcome | undefined> {
+    const groupId = this.options.groupOf(commandKey(command));
+    const known = typeof groupId === "number" ? groupId : await groupId;
+    return this.options.groups.propose(known, command, false);
   }
 
-  private read(key: string): Promise<ItemRecord | undefined> {
+  private async read(key: string): Promise<ItemRecord | undefined> {
     const groupId = this.options.groupOf(key);
+    const known = typeof groupId === "number" ? groupId : await groupId;
     return this.options.readMode === "stale"
-      ? this.options.groups.readLocal(groupId, key)
-      : this.options.groups.read(groupId, key);
+      ? this.options.groups.readLocal(known, key)
+      : this.options.groups.read(known, key);
   }
 
   private nowSeconds(): number {

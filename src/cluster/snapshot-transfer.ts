@@ -21,6 +21,7 @@ export enum SnapshotMethod {
 
 const descriptorVersion = 1;
 const chunkBytes = 1024 * 1024;
+const chunksInFlight = 4;
 const requestTimeoutMs = 10_000;
 
 export interface SnapshotDescriptor {
@@ -174,14 +175,30 @@ export async function fetchSnapshot(
     const file = await fs.create(joinPath(staging, entry.name));
     let crc = 0;
     let offset = 0;
-    try {
-      while (offset < entry.bytes) {
-        const chunk = await rpc.call(
+    // Several chunks in flight, written in order: one at a time, each chunk
+    // would wait a whole round trip on a link shared with Raft traffic.
+    const inFlight: Promise<Buffer>[] = [];
+    let requested = 0;
+    const requestMore = () => {
+      while (inFlight.length < chunksInFlight && requested < entry.bytes) {
+        const chunk = rpc.call(
           from,
           SnapshotMethod.Chunk,
-          chunkRequest(head, entry.name, offset),
+          chunkRequest(head, entry.name, requested),
           requestTimeoutMs,
         );
+        // Awaited in order below, where a failure surfaces; this only keeps
+        // a chunk that fails after an earlier one did from going unhandled.
+        chunk.catch(() => undefined);
+        inFlight.push(chunk);
+        requested += chunkBytes;
+      }
+    };
+    try {
+      requestMore();
+      while (inFlight.length > 0) {
+        const chunk = await inFlight.shift()!;
+        requestMore();
         if (chunk.length === 0) break;
         crc = crc32c(chunk, 0, chunk.length, crc);
         await file.append(chunk);

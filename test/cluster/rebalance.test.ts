@@ -14,6 +14,7 @@
 import { randomInt } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import test from "ava";
+import { applyFile } from "../../src/cli/admin-client.js";
 import { useProcessCluster } from "../helpers/cluster-fixture.js";
 import { LibraryKvClient } from "../helpers/library-kv-client.js";
 import { checkOperations } from "../linearizability/checker.js";
@@ -77,9 +78,19 @@ test.serial(
       workload.start([{ nodeId: n4.id, endpoint: n4 }]);
       await delay(phaseMs);
 
+      // Deleting a node that still holds replicas is refused, with the way to do it.
+      cluster().deleteNode("n1");
+      const refused = await applyFile(n2!, Buffer.from(cluster().configText()));
+      t.regex(
+        "problems" in refused ? refused.problems : "committed",
+        /^node n1 still holds replicas of group\(s\) .*: mark it "draining: true", apply/,
+      );
+      cluster().restoreNode("n1");
+
+      // Draining through SIGHUP to one node, as an operator may.
       cluster().setDraining("n1");
       const drainFrom = Date.now();
-      t.is(await applyConfig(cluster(), n2!), 3);
+      cluster().hangUp("n2");
       const drained = await rebalanced(cluster(), 3, 3, rebalanceTimeoutMs);
       windows.push({ what: "drain", fromMs: drainFrom, toMs: Date.now() });
       t.log(`drain: ${drained.rebalance!.done} moves in ${Date.now() - drainFrom} ms`);

@@ -231,6 +231,12 @@ export class ProcessCluster {
     this.writeConfig();
   }
 
+  /** Puts a node deleted from the cluster file back. */
+  restoreNode(id: string): void {
+    this.deleted.delete(id);
+    this.writeConfig();
+  }
+
   /** The cluster file's text now. */
   configText(): string {
     return clusterFile(
@@ -296,6 +302,11 @@ export class ProcessCluster {
   /** A graceful stop (SIGTERM), waiting for the process to end. */
   async terminate(id: string): Promise<void> {
     await this.signalAndWait(id, "SIGTERM");
+  }
+
+  /** SIGHUP: the node applies its cluster file (the harness's, as it is now). */
+  hangUp(id: string): void {
+    this.runningProcess(id).child.kill("SIGHUP");
   }
 
   /** SIGSTOP: the process stays, silent, as if partitioned away. */
