@@ -24,9 +24,8 @@ import { useProcessCluster } from "../helpers/cluster-fixture.js";
 import { type Endpoint, KvClient } from "../helpers/kv-client.js";
 import type { ClusterNode } from "../helpers/process-cluster.js";
 import { waitFor } from "../helpers/wait.js";
-import { checkOperations } from "../linearizability/checker.js";
-import { kvModel } from "../linearizability/kv-model.js";
 import { KvWorkload } from "./kv-workload.js";
+import { checkWorkloadEnd } from "./workload-checks.js";
 import { probeWrites } from "./write-probe.js";
 
 const long = process.env.MEMRAFT_LONG === "1";
@@ -91,28 +90,8 @@ test.serial(
     } finally {
       await workload.stop();
     }
-    const finals = [];
-    for (const node of nodes) finals.push(await workload.readAll(node));
-    for (const [index, values] of finals.entries())
-      t.deepEqual(
-        Object.fromEntries(values),
-        Object.fromEntries(finals[0]!),
-        `${nodes[index]!.id} serves other values`,
-      );
-    t.deepEqual(workload.checkFinalValues(finals[0]!), []);
-    t.deepEqual(workload.anomalies, []);
-
-    const operations = workload.history.operations();
-    const unknown = operations.filter((operation) => operation.output === undefined).length;
-    const started = performance.now();
-    const result = checkOperations(kvModel, operations, { timeoutMs: 60_000 });
-    const checkMs = Math.round(performance.now() - started);
-    t.log(
-      `${operations.length} operations recorded (${unknown} unknown, ${workload.writes.length} writes) over ${workload.keys.length} keys; checker: ${result.verdict} in ${checkMs} ms`,
-    );
-    t.log(`unknown outcomes: ${JSON.stringify(Object.fromEntries(workload.unknownReasons))}`);
+    await checkWorkloadEnd(t, workload, nodes);
     t.log(`unavailability windows (ms): ${figures.map((f) => f.unavailableMs).join(", ")}`);
-    t.is(result.verdict, "linearizable", result.explanation);
   },
 );
 

@@ -15,8 +15,6 @@ import test from "ava";
 import { Prng } from "../../src/raft/prng.js";
 import { useProcessCluster } from "../helpers/cluster-fixture.js";
 import { waitFor } from "../helpers/wait.js";
-import { checkOperations } from "../linearizability/checker.js";
-import { kvModel } from "../linearizability/kv-model.js";
 import { KvWorkload } from "./kv-workload.js";
 import {
   applyConfig,
@@ -26,6 +24,7 @@ import {
   statusOf,
   writeBulk,
 } from "./rebalance-helpers.js";
+import { checkWorkloadEnd } from "./workload-checks.js";
 
 const long = process.env.MEMRAFT_LONG === "1";
 const seed = process.env.SEED === undefined ? randomInt(2 ** 31) : Number(process.env.SEED);
@@ -76,14 +75,7 @@ test.serial("kill -9 during a rebalance: it resumes and completes, nothing is lo
   } finally {
     await workload.stop();
   }
-  const finals = [];
-  for (const node of cluster().nodes) finals.push(await workload.readAll(node));
-  for (const values of finals)
-    t.deepEqual(Object.fromEntries(values), Object.fromEntries(finals[0]!));
-  t.deepEqual(workload.checkFinalValues(finals[0]!), []);
-  t.deepEqual(workload.anomalies, []);
-  const result = checkOperations(kvModel, workload.history.operations(), { timeoutMs: 60_000 });
-  t.is(result.verdict, "linearizable", result.explanation);
+  await checkWorkloadEnd(t, workload, cluster().nodes);
 });
 
 /** Waits until at least `movesDone` moves are done and the rebalance is not finished. */

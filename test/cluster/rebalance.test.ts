@@ -17,8 +17,6 @@ import test from "ava";
 import { applyFile } from "../../src/cli/admin-client.js";
 import { useProcessCluster } from "../helpers/cluster-fixture.js";
 import { LibraryKvClient } from "../helpers/library-kv-client.js";
-import { checkOperations } from "../linearizability/checker.js";
-import { kvModel } from "../linearizability/kv-model.js";
 import { KvWorkload } from "./kv-workload.js";
 import {
   applyConfig,
@@ -28,6 +26,7 @@ import {
   statusOf,
   writeBulk,
 } from "./rebalance-helpers.js";
+import { checkWorkloadEnd } from "./workload-checks.js";
 
 const long = process.env.MEMRAFT_LONG === "1";
 const seed = process.env.SEED === undefined ? randomInt(2 ** 31) : Number(process.env.SEED);
@@ -113,17 +112,7 @@ test.serial(
     }
 
     const survivors = cluster().nodes.filter((node) => node.id !== "n1");
-    const finals = [];
-    for (const node of survivors) finals.push(await workload.readAll(node));
-    for (const [index, values] of finals.entries()) {
-      t.deepEqual(
-        Object.fromEntries(values),
-        Object.fromEntries(finals[0]!),
-        `${survivors[index]!.id} serves other values`,
-      );
-    }
-    t.deepEqual(workload.checkFinalValues(finals[0]!), []);
-    t.deepEqual(workload.anomalies, []);
+    await checkWorkloadEnd(t, workload, survivors);
     t.deepEqual(await missingBulk(survivors[2]!, "bulk:", bulkKeys, bulkValueBytes), []);
 
     const outside = workload.unknownTimes.filter(
@@ -136,10 +125,5 @@ test.serial(
       `client errors: ${during} during rebalances${during > 0 ? ` (from ${first - windows[0]!.fromMs} ms after the first apply to ${last - windows[0]!.fromMs} ms)` : ""}, ${outside.length} outside; reasons ${JSON.stringify(Object.fromEntries(workload.unknownReasons))}`,
     );
     t.deepEqual(outside, [], "clients saw errors outside the rebalance windows");
-
-    const operations = workload.history.operations();
-    const result = checkOperations(kvModel, operations, { timeoutMs: 60_000 });
-    t.log(`${operations.length} operations over ${workload.keys.length} keys: ${result.verdict}`);
-    t.is(result.verdict, "linearizable", result.explanation);
   },
 );
