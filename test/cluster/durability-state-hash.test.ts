@@ -10,7 +10,11 @@
 
 import test from "ava";
 import { Prng } from "../../src/raft/prng.js";
-import { type InProcessCluster, startInProcessCluster } from "../helpers/memraft-node.js";
+import {
+  type InProcessCluster,
+  startInProcessCluster,
+  waitForLeader,
+} from "../helpers/memraft-node.js";
 import { RawClient } from "../helpers/raw-client.js";
 import { waitFor } from "../helpers/wait.js";
 import { type KeyHistory, keyHistories } from "../helpers/write-history.js";
@@ -26,19 +30,6 @@ const seed =
   process.env.SEED === undefined
     ? Math.floor(Math.random() * 0x7fff_ffff)
     : Number(process.env.SEED);
-
-async function leaderOf(cluster: InProcessCluster): Promise<number> {
-  let found = -1;
-  await waitFor(
-    "a leader",
-    () => {
-      found = cluster.nodes.findIndex((node) => node?.runtime.member(0).isLeader === true);
-      return found !== -1;
-    },
-    10_000,
-  );
-  return found;
-}
 
 /** Runs `operations` writes per writer through `entry`, each writer on its own keys. */
 async function load(
@@ -99,7 +90,7 @@ test("replicas agree on the state hash after a follower restarts and after one c
   const random = new Prng(seed);
   const histories = keyHistories(4, 25);
   const counters = newCounters();
-  const leader = await leaderOf(cluster);
+  const leader = await waitForLeader(cluster);
   const replaying = (leader + 1) % 3;
   const snapshotting = (leader + 2) % 3;
 
