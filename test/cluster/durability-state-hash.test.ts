@@ -114,10 +114,10 @@ test("replicas agree on the state hash after a follower restarts and after one c
     1,
     `SEED=${seed}: (applied index: state hash) per replica ${hashes.join(", ")}`,
   );
-  t.is(
-    cluster.nodes[snapshotting]!.runtime.snapshotsInstalled,
-    1,
-    "one follower caught up by snapshot",
+  // More than one if the leader truncated again while the first was installed.
+  t.true(
+    cluster.nodes[snapshotting]!.runtime.snapshotsInstalled >= 1,
+    "the follower away caught up by snapshot",
   );
   t.deepEqual(counters.unanswered, [], `SEED=${seed}`);
   t.deepEqual(counters.wrongReplies, [], `SEED=${seed}`);
