@@ -4,7 +4,8 @@
 // values in batches of 1 and of 100 without sync, synced puts from 64
 // concurrent writers (group commit), and random gets after a full
 // compaction, first with each engine's default 8 MiB block cache, then
-// with caches that hold the data set (the "hits memtable or cache" case).
+// with caches that hold the data set, and gets of keys just written (the
+// "hits memtable or cache" cases).
 // Write amplification is SST bytes written (flushes and compactions) per
 // key+value byte written; LevelDB's comes from its leveldb.stats property
 // (whole MB per level). Both engines keep their own defaults otherwise.
@@ -23,6 +24,7 @@ import type { BenchSection } from "../run.js";
 const keyCount = Number(process.env.MEMRAFT_BENCH_KEYS ?? 1_000_000);
 const syncPutCount = Math.max(1000, Math.floor(keyCount / 10));
 const serialGetCount = Math.max(1000, Math.floor(keyCount / 5));
+const recentKeyCount = Math.min(50_000, keyCount);
 const valueBytes = 100;
 const inFlight = 64;
 const largeCacheBytes = 512 * 1024 * 1024;
@@ -279,6 +281,19 @@ async function measure(
   await engine.close();
   rmSync(directory, { recursive: true, force: true });
 
+  // Recently written keys: memraft's memtable holds them all; LevelDB's 4 MiB
+  // write buffer holds part, the rest is in fresh level-0 files and its cache.
+  directory = mkdtempSync(join(root, `${engine.name}-recent-`));
+  await engine.open(directory, undefined);
+  const recent = order.subarray(0, recentKeyCount);
+  await fill(engine, recent, 100, 1);
+  put(
+    "get of 50k keys just written, 64 in flight",
+    await readAll(engine, recent, keyCount, inFlight),
+  );
+  await engine.close();
+  rmSync(directory, { recursive: true, force: true });
+
   directory = mkdtempSync(join(root, `${engine.name}-sync-`));
   await engine.open(directory, undefined);
   const syncOrder = order.subarray(0, syncPutCount);
@@ -315,6 +330,7 @@ const section: BenchSection = {
       ["fill, batch 100, one batch at a time, no sync", 0.5],
       ["get after compaction, warm cache, 64 in flight", 1],
       ["get after compaction, warm cache, one at a time", 1],
+      ["get of 50k keys just written, 64 in flight", 1],
       ["sync put, 64 concurrent writers", 1],
     ]);
     for (const workload of workloads) {

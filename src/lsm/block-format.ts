@@ -9,7 +9,9 @@
 //
 // entry:
 //
-//   shared varint      bytes of key shared with the previous key (0 at a restart)
+//   shared varint      bytes of key shared with the previous key (0 at a restart);
+//                      always the longest shared prefix, which point lookups
+//                      rely on (Block.findKey)
 //   unshared varint    bytes of key that follow
 //   valueField varint  valueLength * 2 + kind (entry-kind.ts; a deletion has no value)
 //   key delta          `unshared` bytes

@@ -21,12 +21,6 @@ export class ByteSink {
     this.bytes = grown;
   }
 
-  append(source: Uint8Array, start = 0, end = source.length): void {
-    this.reserve(end - start);
-    this.bytes.set(source.subarray(start, end), this.length);
-    this.length += end - start;
-  }
-
   reset(): void {
     this.length = 0;
   }

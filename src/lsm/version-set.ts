@@ -57,8 +57,10 @@ export class VersionSet {
   /**
    * Recovers the state named by CURRENT (or creates an empty one) and
    * switches to a fresh manifest holding it. `names` is the directory
-   * listing; `logNumber` overrides the recovered one when given (the
-   * engine's WAL recovery decides which logs stay live).
+   * listing. `prepare` runs between the two: it may take file numbers from
+   * the state (a new WAL) and returns the log number the new manifest
+   * records, or undefined to keep the recovered one (the engine's WAL
+   * recovery decides which logs stay live).
    */
   static async open(
     fs: FileSystem,

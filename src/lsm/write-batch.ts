@@ -17,7 +17,7 @@ import { assert } from "../util/assert.js";
 import { MemraftError } from "../util/errors.js";
 import { FormatDefect } from "./corruption-error.js";
 import { EntryKind } from "./entry-kind.js";
-import { keyString, writeKey } from "./keys.js";
+import { isLatin1, keyString, writeKey } from "./keys.js";
 import { batchBytesMax, batchOperationsMax, keyBytesMax, valueBytesMax } from "./limits.js";
 import { decoded, readVarint, varintBytes, writeVarint } from "./varint.js";
 
@@ -107,6 +107,9 @@ function checkKey(key: string): void {
       },
     );
   }
+  // A code unit above 255 would be stored as its low byte: refuse rather than alias another key.
+  if (!isLatin1(key))
+    throw new MemraftError("ERR_CONFIG", "a key must be a latin1 string (one byte per character)");
 }
 
 /** Writes one entry at `offset` of `target`; returns the offset after it. */

@@ -25,7 +25,7 @@ import { LsmEngine } from "../../src/lsm/engine.js";
 import { Prng } from "../../src/raft/prng.js";
 import { StoreStateMachine } from "../../src/store/state-machine.js";
 import { type CrashPoint, CrashTrigger } from "../helpers/crash-trigger.js";
-import { FaultFileSystem, type TearMode } from "../helpers/fault-fs.js";
+import { type CrashOptions, FaultFileSystem, type TearMode } from "../helpers/fault-fs.js";
 import { startDurableNode, type TestNode } from "../helpers/memraft-node.js";
 import { RawClient } from "../helpers/raw-client.js";
 import { keyHistories } from "../helpers/write-history.js";
@@ -209,10 +209,10 @@ async function durableState(
 /** Starts a node that crashes at its `operation`-th file-system operation, during start-up or soon after. */
 async function crashDuringRecovery(
   fs: FaultFileSystem,
-  random: () => number,
+  crash: CrashOptions,
   operation: number,
 ): Promise<void> {
-  const trigger = new CrashTrigger(fs, anyOperation, operation, { mode: "torn", random });
+  const trigger = new CrashTrigger(fs, anyOperation, operation, crash);
   let node: TestNode | undefined;
   try {
     node = await startDurableNode({ fs: fs.processView(), ...nodeOptions });
@@ -280,7 +280,7 @@ async function crashAndCheck(t: ExecutionContext, plan: RoundPlan): Promise<Roun
     t.is(durable.hash, crashedHash, `${what}: the flushed state hash is the crashed node's`);
 
   if (plan.recoveryCrashAt !== undefined)
-    await crashDuringRecovery(fs, fraction, plan.recoveryCrashAt);
+    await crashDuringRecovery(fs, { mode: plan.mode, random: fraction }, plan.recoveryCrashAt);
   const restarted = await startDurableNode({ fs: fs.processView(), ...nodeOptions });
   try {
     const reader = await RawClient.connect(restarted.port);

@@ -28,9 +28,8 @@ export class CrashTrigger {
   private truncationsInFlight = 0;
   /** What the crash hit, once it happened. */
   crashedAt: string | undefined;
-  /** Log truncations started, and file-system operations seen, before the crash. */
+  /** Log truncations started before the crash. */
   truncations = 0;
-  operations = 0;
 
   constructor(
     private readonly fs: FaultFileSystem,
@@ -68,7 +67,6 @@ export class CrashTrigger {
 
   private observe(operation: FaultOperation, path: string): Error | undefined {
     if (this.crashed) return undefined;
-    this.operations++;
     const { point } = this;
     const matches =
       (point.operation === "any" || point.operation === operation) &&

@@ -13,6 +13,7 @@ import { defaultSettings } from "../../src/server/settings.js";
 import { systemClock } from "../../src/store/clock.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { freePort } from "./memcached-process.js";
+import { waitFor } from "./wait.js";
 
 export interface TestNodeOptions {
   readonly dataDir?: string;
@@ -141,4 +142,21 @@ export async function startInProcessCluster(
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** The index of the node leading group 0, once there is one. */
+export async function waitForLeader(
+  cluster: InProcessCluster,
+  timeoutMs = 10_000,
+): Promise<number> {
+  let found = -1;
+  await waitFor(
+    "a leader",
+    () => {
+      found = cluster.nodes.findIndex((node) => node?.runtime.member(0).isLeader === true);
+      return found !== -1;
+    },
+    timeoutMs,
+  );
+  return found;
 }

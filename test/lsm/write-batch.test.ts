@@ -53,7 +53,7 @@ test("a cut or garbled batch is a FormatDefect", (t) => {
   t.throws(() => decodeBatch(garbled), { instanceOf: FormatDefect, message: /unknown kind 9/ });
 });
 
-test("empty and oversized keys are refused when the batch is built", (t) => {
+test("empty, oversized and non-latin1 keys are refused when the batch is built", (t) => {
   const error = t.throws(() => new WriteBatch().put("", Buffer.alloc(1)));
   t.true(MemraftError.is(error, "ERR_CONFIG"));
   t.throws(() => new WriteBatch().delete("k".repeat(70_000)), {
