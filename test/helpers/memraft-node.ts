@@ -153,7 +153,7 @@ export async function waitForLeader(
   await waitFor(
     "a leader",
     () => {
-      found = cluster.nodes.findIndex((node) => node?.runtime.member(0).isLeader === true);
+      found = cluster.nodes.findIndex((node) => node?.runtime.members.get(0)?.isLeader === true);
       return found !== -1;
     },
     timeoutMs,
