@@ -126,10 +126,17 @@ test("a node refuses to start when its log was truncated past the data (an older
   await copyDirectory(fs, groupDirectory, "/backup/groups-0-current");
   await copyDirectory(fs, "/backup/groups-0", groupDirectory);
   const error = await t.throwsAsync(startDurableNode({ fs, ...nodeOptions }));
-  t.is(
-    error?.message,
-    `group 0: the raft log was truncated to index ${truncatedTo}, but the data in ${groupDirectory} only covers index ${early.flushed}; entries in between are lost, refusing to start`,
+  const reason =
+    /^group 0: the raft log was truncated to index (\d+), but the data in \/data\/groups\/0 only covers index (\d+); entries in between are lost, refusing to start$/.exec(
+      error?.message ?? "",
+    );
+  t.truthy(reason, error?.message);
+  // The log may have been cut again as the second life stopped.
+  t.true(
+    Number(reason?.[1]) >= truncatedTo,
+    `truncated to ${reason?.[1]}, at least ${truncatedTo}`,
   );
+  t.is(Number(reason?.[2]), early.flushed);
   await copyDirectory(fs, "/backup/groups-0-current", groupDirectory);
   await startsWithEverything(t, fs, written);
 });
