@@ -65,6 +65,8 @@ function percentileFromLog2(output: string, fraction: number): number {
 
 /** Runs memcaslap against `servers` (host:port each) for the configured duration. */
 export async function drive(servers: readonly string[], mix: LoadMix): Promise<LoadResult> {
+  // memcaslap wants a thread per server at least, and connections a multiple of threads.
+  const threads = Math.max(loadThreads, servers.length);
   const { stdout } = await run(
     "memcaslap",
     [
@@ -73,9 +75,9 @@ export async function drive(servers: readonly string[], mix: LoadMix): Promise<L
       "-F",
       writeLoadConfig(mix),
       "-T",
-      String(Math.max(loadThreads, servers.length)),
+      String(threads),
       "-c",
-      String(connections),
+      String(Math.ceil(connections / threads) * threads),
       "-t",
       `${durationSeconds}s`,
       "-S",

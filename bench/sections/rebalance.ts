@@ -40,7 +40,9 @@ async function fill(cluster: ProcessCluster): Promise<number> {
             .join("");
           const expected = "STORED\r\n".repeat(batch.length);
           const reply = await client.request(request, expected);
-          if (!reply.endsWith(expected)) throw new Error(`fill: ${reply.slice(0, 200)}`);
+          if (!reply.endsWith(expected)) {
+            throw new Error(`fill through ${node.id}: ${JSON.stringify(reply.slice(-300))}`);
+          }
           client.discard();
         }
       } finally {

@@ -154,6 +154,13 @@ interface Waiter {
   readonly reject: (error: Error) => void;
 }
 
+/**
+ * Compaction sessions live in the job worker, which every engine of the
+ * process shares: their ids must be unique in the process, not per engine
+ * (two engines numbering from 1 fed each other's sessions).
+ */
+let nextCompactionSession = 1;
+
 export class LsmEngine {
   private readonly fs: FileSystem;
   private readonly logger: Logger;
@@ -173,7 +180,6 @@ export class LsmEngine {
   private waiters: Waiter[] = [];
   private readonly removals = new Set<Promise<void>>();
   private lastAppliedIndex: number;
-  private nextSession = 1;
   private readonly counters = {
     userBytes: 0,
     walBytes: 0,
@@ -224,7 +230,7 @@ export class LsmEngine {
       executor: this.executor,
       logger: this.logger,
       stopping: () => this.state !== "open" || this.failure !== undefined,
-      newSession: () => this.nextSession++,
+      newSession: () => nextCompactionSession++,
     };
   }
 
