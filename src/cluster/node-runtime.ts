@@ -20,7 +20,7 @@ import { BlockCache } from "../lsm/block-cache.js";
 import { RaftLogStorage } from "../raft/log-storage/log-storage.js";
 import type { RawNode } from "../raft/raw-node.js";
 import { type PeerAddress, TcpTransport } from "../raft/transport/tcp-transport.js";
-import type { GroupId, Message, NodeId, Snapshot } from "../raft/types.js";
+import type { Entry, GroupId, Message, NodeId, Snapshot } from "../raft/types.js";
 import { MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { GroupMember, groupDirectory, removeTree } from "./group-member.js";
@@ -405,13 +405,24 @@ export class NodeRuntime implements CheckpointSource {
           }
         }
         if (batch.length === 0) break;
+        // Committed entries already durable here (saved by earlier cycles)
+        // are applied while this cycle's entries are written: a client's
+        // write then waits for one fsync, not for the next batch's too.
+        const early = batch.map(({ member, ready }) => {
+          if (ready.softState !== undefined) member.roleChanged(ready.softState);
+          const applied = member.applyCommitted(durablePrefix(ready));
+          // Awaited below, where a failure surfaces; this only keeps one
+          // that fails while the saves are awaited from going unhandled.
+          applied.catch(() => undefined);
+          return applied;
+        });
         await Promise.all(saves);
         for (const { ready } of batch)
           for (const message of ready.messages) this.transport?.send(message);
         await Promise.all(
-          batch.map(async ({ member, ready }) => {
-            if (ready.softState !== undefined) member.roleChanged(ready.softState);
-            await member.applyCommitted(ready.committedEntries);
+          batch.map(async ({ member, ready }, index) => {
+            await early[index];
+            await member.applyCommitted(ready.committedEntries.slice(durablePrefix(ready).length));
             member.confirmReads(ready.readStates);
             member.raw.advance();
           }),
@@ -562,4 +573,19 @@ export class NodeRuntime implements CheckpointSource {
 async function removeTreeOfTrees(fs: FileSystem, root: string): Promise<void> {
   if (!(await fs.exists(root))) return;
   for (const name of await fs.list(root)) await removeTree(fs, joinPath(root, name));
+}
+
+/**
+ * The committed entries of a Ready that earlier cycles made durable here:
+ * those below the first entry this Ready saves (committed entries are never
+ * overwritten, so everything below it is as saved before). None when the
+ * Ready installs a snapshot, which replaces the state they would apply to.
+ */
+function durablePrefix(ready: ReturnType<RawNode["ready"]>): readonly Entry[] {
+  if (ready.snapshot !== undefined) return [];
+  const firstSaved = ready.entries[0]?.index ?? Number.POSITIVE_INFINITY;
+  const committed = ready.committedEntries;
+  let count = 0;
+  while (count < committed.length && committed[count]!.index < firstSaved) count++;
+  return count === committed.length ? committed : committed.slice(0, count);
 }
