@@ -20,7 +20,14 @@ import { BlockCache } from "../lsm/block-cache.js";
 import { RaftLogStorage } from "../raft/log-storage/log-storage.js";
 import type { RawNode } from "../raft/raw-node.js";
 import { type PeerAddress, TcpTransport } from "../raft/transport/tcp-transport.js";
-import type { Entry, GroupId, Message, NodeId, Snapshot } from "../raft/types.js";
+import {
+  type Entry,
+  entryBytes,
+  type GroupId,
+  type Message,
+  type NodeId,
+  type Snapshot,
+} from "../raft/types.js";
 import { MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { GroupMember, groupDirectory, removeTree } from "./group-member.js";
@@ -41,8 +48,12 @@ export interface RuntimeLimits {
   readonly heartbeatTicks: number;
   /** Flushed entries in the log before it is truncated. */
   readonly compactEntriesMin: number;
+  /** ...or this many bytes of them (large values fill memory and disk long before the count). */
+  readonly compactBytesMin: number;
   /** Entries kept below the truncation point, for followers a little behind. */
   readonly logTailEntries: number;
+  /** At most this many bytes of entries kept below the truncation point. */
+  readonly logTailBytes: number;
   /** A member with unflushed entries this long is made to flush, so the log can be cleaned. */
   readonly idleFlushMs: number;
   /** How often a leader compares its state hash with its followers'. */
@@ -54,7 +65,9 @@ export const defaultRuntimeLimits: RuntimeLimits = {
   electionTicks: 20,
   heartbeatTicks: 2,
   compactEntriesMin: 20_000,
+  compactBytesMin: 64 * 1024 * 1024,
   logTailEntries: 5_000,
+  logTailBytes: 16 * 1024 * 1024,
   idleFlushMs: 30_000,
   hashCheckMs: 10_000,
 };
@@ -459,8 +472,14 @@ export class NodeRuntime implements CheckpointSource {
    */
   private flushed(member: GroupMember): void {
     this.lastFlushAt.set(member.groupId, Date.now());
+    const { compactEntriesMin, compactBytesMin } = this.options.limits;
     const first = member.raw.status().firstIndex;
-    if (member.flushedAppliedIndex - first < this.options.limits.compactEntriesMin) return;
+    const flushed = member.flushedAppliedIndex;
+    if (
+      flushed - first < compactEntriesMin &&
+      entryBytesBetween(member, first, flushed, compactBytesMin) < compactBytesMin
+    )
+      return;
     this.takeCheckpoint(member);
   }
 
@@ -557,7 +576,7 @@ export class NodeRuntime implements CheckpointSource {
         await removeTree(this.options.fs, directory);
         continue;
       }
-      const cut = index - this.options.limits.logTailEntries;
+      const cut = tailStart(member, index, this.options.limits);
       const term = member.raw.raft.log.term(cut);
       member.raw.createSnapshot(index, encodeDescriptor({ groupId, index }));
       await this.retireSnapshot(groupId, { index, directory });
@@ -588,4 +607,31 @@ function durablePrefix(ready: ReturnType<RawNode["ready"]>): readonly Entry[] {
   let count = 0;
   while (count < committed.length && committed[count]!.index < firstSaved) count++;
   return count === committed.length ? committed : committed.slice(0, count);
+}
+
+/** Bytes of the log's entries in [from, to], counted up to `enough`. */
+function entryBytesBetween(member: GroupMember, from: number, to: number, enough: number): number {
+  const log = member.raw.raft.log;
+  let bytes = 0;
+  for (let index = Math.max(from, log.firstIndex()); index <= to && bytes < enough; index++) {
+    bytes += entryBytes(log.entry(index));
+  }
+  return bytes;
+}
+
+/**
+ * Where the log is cut below a snapshot at `index`: a tail of at most
+ * logTailEntries entries and about logTailBytes bytes stays, for followers a
+ * little behind (one further behind gets the snapshot).
+ */
+function tailStart(member: GroupMember, index: number, limits: RuntimeLimits): number {
+  const log = member.raw.raft.log;
+  const floor = Math.max(index - limits.logTailEntries, log.firstIndex());
+  let cut = index;
+  let bytes = 0;
+  while (cut > floor && bytes < limits.logTailBytes) {
+    bytes += entryBytes(log.entry(cut));
+    cut--;
+  }
+  return cut === floor ? index - limits.logTailEntries : cut;
 }
