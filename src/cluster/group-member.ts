@@ -379,7 +379,8 @@ function raftConfig(options: GroupMemberOptions): RaftConfig {
  *   any      | < offset     | refuse: the entries in between are lost
  *   any      | > last       | a snapshot install was cut short: start from
  *            |              | the installed snapshot (its SNAPSHOT record)
- *   any      | in range     | the log; entries after F are applied again
+ *   any      | in range     | the log (committed at least to F); entries
+ *            |              | after F are applied again
  */
 function startState(
   options: GroupMemberOptions,
@@ -425,7 +426,11 @@ function startState(
     };
   }
   return {
-    hardState: recovered.hardState,
+    // Entries are applied once committed, possibly before the hard state
+    // that records the commit is synced (node-runtime.ts applies durable
+    // committed entries while the next batch is written): data covering F
+    // proves entries up to F were committed.
+    hardState: { ...recovered.hardState, commit: Math.max(recovered.hardState.commit, flushed) },
     offset: recovered.offset,
     offsetTerm: recovered.offsetTerm,
     entries: recovered.entries,

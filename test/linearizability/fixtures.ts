@@ -1,5 +1,6 @@
-// Parsers for the histories in shared/data/linearizability (see its
-// README.md): jepsen etcd logs (one register) and porcupine's kv histories.
+// Parsers for the histories with known verdicts in histories/ (a copy of
+// shared/data/linearizability, MIT-licensed, see its README.md and
+// LICENSE.md): jepsen etcd logs (one register) and porcupine's kv histories.
 // Event order is the clock: an operation's call and return times are the
 // line numbers of its invoke and of its completion.
 
@@ -10,11 +11,13 @@ import { HistoryRecorder, type Operation } from "./history.js";
 import type { KvInput, KvOutput } from "./kv-model.js";
 import type { RegisterInput, RegisterOutput } from "./register-model.js";
 
-/** The fixtures folder: $MEMRAFT_SHARED_DIR, else ../shared beside the repository. */
+/** The fixtures folder: $MEMRAFT_SHARED_DIR's data/linearizability, else the copy in the repository. */
 export function fixturesDir(): string {
   const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-  const shared = process.env["MEMRAFT_SHARED_DIR"] ?? join(repoRoot, "..", "shared");
-  const dir = join(shared, "data", "linearizability");
+  const dir =
+    process.env["MEMRAFT_SHARED_DIR"] === undefined
+      ? join(repoRoot, "test", "linearizability", "histories")
+      : join(process.env["MEMRAFT_SHARED_DIR"], "data", "linearizability");
   if (!existsSync(dir)) throw new Error(`linearizability fixtures not found at ${dir}`);
   return dir;
 }
