@@ -123,8 +123,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   // A node that can take its place alone does so before clients connect; a
   // new node of a multi-node cluster listens at once (its commands wait).
-  await node.start();
-  const address = await server.listen();
+  let address: AddressInfo;
+  try {
+    await node.start();
+    address = await server.listen();
+  } catch (error) {
+    // A start that fails leaves nothing running (the transport's listener,
+    // timers, open groups), so that the process can report it and go on.
+    node.stop();
+    await runtime.stop().catch(() => {});
+    throw error;
+  }
   logger.info(
     { dataDir: self.dataDir, groups: cluster.groups, readMode: options.readMode },
     "node started",
