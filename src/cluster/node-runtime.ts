@@ -99,6 +99,8 @@ export class NodeRuntime implements CheckpointSource {
   private readonly lastFlushAt = new Map<GroupId, number>();
   /** Groups taking a checkpoint now. */
   private readonly checkpointing = new Set<GroupId>();
+  /** The checkpoints being taken: stop() waits for them. */
+  private readonly checkpointsInFlight = new Set<Promise<void>>();
   /** Checkpoints taken, waiting to become the group's snapshot between Ready cycles. */
   private readonly checkpointsTaken: {
     member: GroupMember;
@@ -330,6 +332,9 @@ export class NodeRuntime implements CheckpointSource {
     clearInterval(this.hashTimer);
     this.rpc.close();
     await this.transport?.close();
+    // A checkpoint finishing later would run a cleanup pass (removing an
+    // older checkpoint) after stop, racing with a restart on the directory.
+    await Promise.all(this.checkpointsInFlight);
     while (this.processing) await new Promise((resolve) => setImmediate(resolve));
     for (const member of this.members.values()) await member.close();
     await this.storage.close();
@@ -491,7 +496,7 @@ export class NodeRuntime implements CheckpointSource {
       this.snapshotsDirectory,
       `${groupId}-${Date.now()}-${++this.checkpointSequence}`,
     );
-    member.engine
+    const taking: Promise<void> = member.engine
       .checkpoint(directory)
       .then(({ appliedIndex }) => {
         this.checkpointsTaken.push({ member, index: appliedIndex, directory });
@@ -500,7 +505,11 @@ export class NodeRuntime implements CheckpointSource {
       .catch((error: unknown) =>
         this.logger.warn({ group: groupId, err: error }, "checkpoint failed"),
       )
-      .finally(() => this.checkpointing.delete(groupId));
+      .finally(() => {
+        this.checkpointing.delete(groupId);
+        this.checkpointsInFlight.delete(taking);
+      });
+    this.checkpointsInFlight.add(taking);
   }
 
   /**
