@@ -17,7 +17,7 @@
 // a voter with everything it promised forgotten.
 
 import { setTimeout as delay } from "node:timers/promises";
-import { writeFileDurably } from "../fs/durable-file.js";
+import { makeDirectoryDurably, writeFileDurably } from "../fs/durable-file.js";
 import { type FileSystem, joinPath } from "../fs/file-system.js";
 import type { NodeId } from "../raft/types.js";
 import { MemraftError } from "../util/errors.js";
@@ -72,7 +72,7 @@ export async function writeIdentity(
   dataDir: string,
   identity: Identity,
 ): Promise<void> {
-  await fs.mkdir(joinPath(dataDir, "meta"));
+  await makeDirectoryDurably(fs, joinPath(dataDir, "meta"));
   await writeFileDurably(fs, identityPath(dataDir), encodeCheckedJson(identityKind, identity));
 }
 

@@ -14,7 +14,7 @@
 // The node runtime (node-runtime.ts) drives the Ready cycle of every member
 // through the node's shared log.
 
-import { writeFileDurably } from "../fs/durable-file.js";
+import { makeDirectoryDurably, writeFileDurably } from "../fs/durable-file.js";
 import { directoryOf, type FileSystem, joinPath } from "../fs/file-system.js";
 import type { BlockCache } from "../lsm/block-cache.js";
 import { LsmEngine } from "../lsm/engine.js";
@@ -112,7 +112,7 @@ export class GroupMember {
 
   static async open(options: GroupMemberOptions): Promise<GroupMember> {
     const { groupId, fs, directory } = options;
-    await fs.mkdir(directoryOf(directory));
+    await makeDirectoryDurably(fs, directoryOf(directory));
     let member: GroupMember | undefined;
     const engine = await openEngine(options, () => member);
     const flushed = Math.max(0, engine.flushedAppliedIndex);

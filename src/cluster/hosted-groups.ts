@@ -8,7 +8,7 @@
 // members start from that configuration); one with none joined later and
 // starts empty, learning everything from the leader.
 
-import { writeFileDurably } from "../fs/durable-file.js";
+import { makeDirectoryDurably, writeFileDurably } from "../fs/durable-file.js";
 import { type FileSystem, joinPath } from "../fs/file-system.js";
 import type { GroupId, NodeId } from "../raft/types.js";
 import { MemraftError } from "../util/errors.js";
@@ -36,7 +36,7 @@ export class HostedGroups {
 
   static async load(fs: FileSystem, dataDir: string): Promise<HostedGroups> {
     const directory = joinPath(dataDir, "meta");
-    await fs.mkdir(directory);
+    await makeDirectoryDurably(fs, directory);
     const path = joinPath(directory, "groups");
     if (!(await fs.exists(path))) return new HostedGroups(fs, path, { groups: [], dropping: [] });
     return new HostedGroups(

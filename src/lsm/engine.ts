@@ -24,7 +24,8 @@
 // level0StopWritesFiles files, or the memtables are all full, writes are
 // refused with ERR_QUEUE_FULL; whenWritable() says when to try again.
 
-import { directoryOf, type FileSystem, joinPath } from "../fs/file-system.js";
+import { makeDirectoryDurably } from "../fs/durable-file.js";
+import { type FileSystem, joinPath } from "../fs/file-system.js";
 import { AssertionError, assert } from "../util/assert.js";
 import { ConfigError, MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
@@ -244,8 +245,7 @@ export class LsmEngine {
       if (!(await fs.exists(directory))) {
         if (!resolved.createIfMissing)
           throw new ConfigError(`LSM engine: ${directory} does not exist`);
-        await fs.mkdir(directory);
-        await fs.syncDirectory(directoryOf(directory));
+        await makeDirectoryDurably(fs, directory);
       }
       const names = await fs.list(directory);
       let recovered: Memtable[] = [];
@@ -493,8 +493,7 @@ export class LsmEngine {
       snapshot.nextFileNumber = manifestNumber + 1;
       if (await this.fs.exists(target))
         throw new ConfigError(`checkpoint target ${target} already exists`);
-      await this.fs.mkdir(target);
-      await this.fs.syncDirectory(directoryOf(target));
+      await makeDirectoryDurably(this.fs, target);
       for (const { file } of snapshot.addedFiles) {
         await this.fs.link(
           joinPath(this.directory, sstName(file.number)),

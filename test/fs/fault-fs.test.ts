@@ -1,5 +1,5 @@
 import test from "ava";
-import { writeFileDurably } from "../../src/fs/durable-file.js";
+import { makeDirectoryDurably, writeFileDurably } from "../../src/fs/durable-file.js";
 import { FaultFileSystem } from "../helpers/fault-fs.js";
 
 const never = () => 0;
@@ -162,4 +162,27 @@ test("an empty directory can be removed, and the removal is durable once the par
   fs.crash({ mode: "drop", random: never });
   t.deepEqual(await fs.list("a"), []);
   t.truthy(file);
+});
+
+test("a synced file inside a directory whose own entry was never synced is gone after a crash", async (t) => {
+  const fs = new FaultFileSystem();
+  await fs.mkdir("/data/node");
+  const file = await fs.create("/data/node/log");
+  await file.append(Buffer.from("acknowledged"));
+  await file.sync();
+  await fs.syncDirectory("/data/node");
+  fs.crash({ mode: "drop", random: never });
+  t.false(await fs.exists("/data/node/log"));
+  t.false(await fs.exists("/data"));
+});
+
+test("makeDirectoryDurably keeps every level it made across a crash", async (t) => {
+  const fs = new FaultFileSystem();
+  await makeDirectoryDurably(fs, "/data/node/raft");
+  const file = await fs.create("/data/node/raft/log");
+  await file.append(Buffer.from("acknowledged"));
+  await file.sync();
+  await fs.syncDirectory("/data/node/raft");
+  fs.crash({ mode: "drop", random: never });
+  t.is((await fs.readFile("/data/node/raft/log")).toString(), "acknowledged");
 });

@@ -11,6 +11,8 @@
 // - Directory entries (files created, renamed, linked, removed; directories
 //   made) survive a crash only if their directory was synced after the
 //   change; otherwise the directory reverts to its last synced listing.
+//   An entry whose parent directory's own entry was lost goes with it, as
+//   nothing can reach it after a real crash.
 // - Every handle opened before a crash fails afterwards, as the process that
 //   held it is gone; so does every call through a processView() taken
 //   before the crash (a crashed engine's background work cannot touch the
@@ -139,6 +141,9 @@ export class FaultFileSystem implements FileSystem {
   /** Simulates power loss: see the fault model at the top of this file. */
   crash(options: CrashOptions): void {
     this.generation++;
+    for (const path of [...this.durableEntries.keys()]) {
+      if (!this.reachableAfterCrash(path)) this.durableEntries.delete(path);
+    }
     this.entries = new Map(this.durableEntries);
     const seen = new Set<Inode>();
     for (const entry of this.entries.values()) {
@@ -146,6 +151,17 @@ export class FaultFileSystem implements FileSystem {
       seen.add(entry.inode);
       entry.inode.crash(options.mode, options.random);
     }
+  }
+
+  private reachableAfterCrash(path: string): boolean {
+    let child = path;
+    let parent = directoryOf(child);
+    while (parent !== child) {
+      if (this.durableEntries.get(parent)?.kind !== "directory") return false;
+      child = parent;
+      parent = directoryOf(child);
+    }
+    return true;
   }
 
   /**

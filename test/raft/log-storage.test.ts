@@ -309,3 +309,13 @@ test("a log whose write failed closes, even with records queued behind the faile
   await log.close();
   t.pass();
 });
+
+test("a new log's directories survive a crash right after the first acknowledged write", async (t) => {
+  const fs = new FaultFileSystem();
+  const log = await RaftLogStorage.open(fs.processView(), "/fresh/node/raft-log");
+  await log.save(1, { entries: [entry(1, 1)], hardState: { term: 1, vote: 1, commit: 1 } });
+  fs.crash({ mode: "drop", random: () => 0 });
+  const reopened = await RaftLogStorage.open(fs, "/fresh/node/raft-log");
+  t.deepEqual(summary(reopened.takeRecovered(1))?.entries, ["1/1/e1t1"]);
+  await reopened.close();
+});

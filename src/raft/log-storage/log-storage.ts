@@ -11,6 +11,7 @@
 // fsync error the page cache state is unknown, so the node must restart and
 // recover from what is on disk.
 
+import { makeDirectoryDurably } from "../../fs/durable-file.js";
 import type { FileSystem, WritableFile } from "../../fs/file-system.js";
 import { joinPath } from "../../fs/file-system.js";
 import { assert } from "../../util/assert.js";
@@ -87,7 +88,7 @@ export class RaftLogStorage {
     directory: string,
     options: LogStorageOptions = {},
   ): Promise<RaftLogStorage> {
-    await fs.mkdir(directory);
+    await makeDirectoryDurably(fs, directory);
     const recovery = await recoverLog(fs, directory);
     const segments: Segment[] = recovery.segments.map((s) => ({
       number: s.number,
