@@ -4,7 +4,7 @@
 // for every third of them, and answers the parent's "sample" requests with
 // its counters.
 //
-// argv: nodeId portBase groupCount coalesce(0|1) tickMs directory
+// argv: nodeId portBase groupCount coalesce(0|1) quiesce(0|1) tickMs directory
 
 import { join } from "node:path";
 import { NodeFileSystem } from "../src/fs/node-file-system.js";
@@ -23,16 +23,14 @@ export interface IdleSample {
   readonly frames: number;
   readonly readies: number;
   readonly leading: number;
+  /** Members of this node that are quiet (Raft.quiesced). */
+  readonly quiet: number;
 }
 
-const [nodeId, portBase, groupCount, coalesce, tickMs] = process.argv.slice(2, 7).map(Number) as [
-  number,
-  number,
-  number,
-  number,
-  number,
-];
-const directory = process.argv[7]!;
+const [nodeId, portBase, groupCount, coalesce, quiesce, tickMs] = process.argv
+  .slice(2, 8)
+  .map(Number) as [number, number, number, number, number, number];
+const directory = process.argv[8]!;
 
 let readies = 0;
 const ready = RawNode.prototype.ready;
@@ -60,6 +58,7 @@ const { host, transport } = await startNode({
       logger: silentRaftLogger,
       electionTicks: 20,
       heartbeatTicks: 2,
+      quiesce: quiesce === 1,
     },
     bootstrap: { voters: [1, 2, 3], learners: [] },
     apply: () => {},
@@ -82,6 +81,7 @@ function sample(): IdleSample {
     frames: transport.sentFrames,
     readies,
     leading: groupIds.filter((groupId) => host.group(groupId)!.raft.role === "leader").length,
+    quiet: groupIds.filter((groupId) => host.group(groupId)!.quiesced).length,
   };
 }
 

@@ -2,8 +2,9 @@
 // real disk logs), hosting the same 256 three-voter groups, each led by one
 // of them, with nothing proposed. Measures what idleness costs each node per
 // second: CPU, bytes and socket writes sent, Ready cycles, and (when strace
-// is installed) the system calls of node 1; once with heartbeats coalesced
-// into one frame per peer and pass, once without.
+// is installed) the system calls of node 1. Three runs: groups that go quiet
+// when idle (the default), groups kept awake with heartbeats coalesced into
+// one frame per peer and pass, and awake with one message per heartbeat.
 //
 // BENCH_IDLE_GROUPS, BENCH_IDLE_SECONDS and BENCH_IDLE_TICK_MS change the
 // defaults (256 groups, 10 s, the cluster's 50 ms tick).
@@ -58,12 +59,20 @@ function traceSyscalls(
   };
 }
 
-async function run(coalesce: boolean, port: number): Promise<void> {
+interface IdleRun {
+  readonly name: string;
+  readonly coalesce: boolean;
+  readonly quiesce: boolean;
+}
+
+async function run({ name, coalesce, quiesce }: IdleRun, port: number): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), "memraft-idle-bench-"));
   const children = [1, 2, 3].map((id) =>
-    fork(nodeScript, [id, port, groupCount, coalesce ? 1 : 0, tickMs, directory].map(String), {
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    }),
+    fork(
+      nodeScript,
+      [id, port, groupCount, coalesce ? 1 : 0, quiesce ? 1 : 0, tickMs, directory].map(String),
+      { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+    ),
   );
   try {
     await Promise.all(children.map((child) => waitFor(child, "started")));
@@ -81,11 +90,11 @@ async function run(coalesce: boolean, port: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     const after = await Promise.all(children.map((child) => request(child, "sample")));
     const syscalls = await stopTrace?.();
-    console.log(`heartbeats ${coalesce ? "coalesced" : "one message each"}:`);
+    console.log(`${name}:`);
     console.log(
-      "| node | leads | CPU % | bytes sent/s | socket writes/s | frames/s | Readies/s | syscalls/s |",
+      "| node | leads | quiet | CPU % | bytes sent/s | socket writes/s | frames/s | Readies/s | syscalls/s |",
     );
-    console.log("|---|---|---|---|---|---|---|---|");
+    console.log("|---|---|---|---|---|---|---|---|---|");
     after.forEach((end, i) => {
       const start = before[i]!;
       const rate = (field: keyof IdleSample) => Math.round((end[field] - start[field]) / seconds);
@@ -93,7 +102,7 @@ async function run(coalesce: boolean, port: number): Promise<void> {
       const traced =
         i === 0 && syscalls !== undefined ? String(Math.round(syscalls / seconds)) : "-";
       console.log(
-        `| ${i + 1} | ${end.leading} | ${cpu} | ${rate("sentBytes")} | ${rate("socketWrites")} | ${rate("frames")} | ${rate("readies")} | ${traced} |`,
+        `| ${i + 1} | ${end.leading} | ${end.quiet} | ${cpu} | ${rate("sentBytes")} | ${rate("socketWrites")} | ${rate("frames")} | ${rate("readies")} | ${traced} |`,
       );
     });
     console.log("");
@@ -116,8 +125,12 @@ const section: BenchSection = {
   description: `${groupCount} idle 3-voter groups on 3 node processes (TCP on 127.0.0.1-3), tick ${tickMs} ms, heartbeat every 2 ticks, ${seconds} s`,
   async run() {
     const port = 23_000 + (process.pid % 20_000);
-    await run(true, port);
-    await run(false, port + 1);
+    await run({ name: "quiet when idle (default)", coalesce: true, quiesce: true }, port);
+    await run({ name: "kept awake, heartbeats coalesced", coalesce: true, quiesce: false }, port + 1);
+    await run(
+      { name: "kept awake, one message per heartbeat", coalesce: false, quiesce: false },
+      port + 2,
+    );
   },
 };
 

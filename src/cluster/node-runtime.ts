@@ -18,6 +18,7 @@
 import { type FileSystem, joinPath } from "../fs/file-system.js";
 import { BlockCache } from "../lsm/block-cache.js";
 import { RaftLogStorage } from "../raft/log-storage/log-storage.js";
+import { tickMembers } from "../raft/quiet-ticks.js";
 import type { RawNode } from "../raft/raw-node.js";
 import { type PeerAddress, TcpTransport } from "../raft/transport/tcp-transport.js";
 import {
@@ -97,6 +98,9 @@ export class NodeRuntime implements CheckpointSource {
   private again = false;
   private failure: Error | undefined;
   private readonly lastFlushAt = new Map<GroupId, number>();
+  private idleSweepAt = 0;
+  /** Per group led here: the applied index at which every follower's state hash was compared. */
+  private readonly hashesComparedAt = new Map<GroupId, number>();
   /** Groups taking a checkpoint now. */
   private readonly checkpointing = new Set<GroupId>();
   /** The checkpoints being taken: stop() waits for them. */
@@ -155,6 +159,8 @@ export class NodeRuntime implements CheckpointSource {
         deliverApplication: (from, payloads) => runtime.rpc.receive(from, payloads),
         peerLost: (peer) => runtime.rpc.peerLost(peer),
         logger,
+        // As often as heartbeats: the failure detector waits an election timeout.
+        keepaliveMs: options.limits.tickMs * options.limits.heartbeatTicks,
       });
       runtime.transport = transport;
       await transport.start();
@@ -349,6 +355,10 @@ export class NodeRuntime implements CheckpointSource {
   async checkStateHashes(): Promise<void> {
     for (const member of this.members.values()) {
       if (!member.isLeader) continue;
+      // An idle group compared at its current index has nothing new to compare.
+      const applied = member.machine.latestHash.index;
+      if (this.hashesComparedAt.get(member.groupId) === applied) continue;
+      let everyFollowerAtApplied = true;
       const body = Buffer.alloc(4);
       body.writeUInt32LE(member.groupId);
       for (const follower of member.raw.status().conf.voters) {
@@ -362,10 +372,12 @@ export class NodeRuntime implements CheckpointSource {
             { group: member.groupId, follower, err: error },
             "state hash check skipped",
           );
+          everyFollowerAtApplied = false;
           continue;
         }
         const index = Number(reply.readBigUInt64LE(0));
         const theirs = reply.readBigUInt64LE(8);
+        if (index !== applied) everyFollowerAtApplied = false;
         const ours = member.machine.hashAt(index);
         if (ours === undefined) continue;
         this.stateHashChecks++;
@@ -382,13 +394,23 @@ export class NodeRuntime implements CheckpointSource {
           "state hash mismatch: a replica diverged",
         );
       }
+      if (everyFollowerAtApplied) this.hashesComparedAt.set(member.groupId, applied);
     }
   }
 
   private tick(): void {
-    for (const member of this.members.values()) member.raw.tick();
+    const { tickMs, electionTicks } = this.options.limits;
+    const transport = this.transport;
+    const ticked = tickMembers(
+      this.rawNodes(),
+      (leader) => transport === undefined || transport.suspects(leader, electionTicks * tickMs),
+    );
     this.requestIdleFlushes();
-    this.schedule();
+    if (ticked > 0) this.schedule();
+  }
+
+  private *rawNodes(): Iterable<RawNode> {
+    for (const member of this.members.values()) yield member.raw;
   }
 
   private receive(messages: Message[]): void {
@@ -561,6 +583,9 @@ export class NodeRuntime implements CheckpointSource {
 
   private requestIdleFlushes(): void {
     const now = Date.now();
+    // A sweep visits every group: not on every tick, or idle groups would cost.
+    if (now - this.idleSweepAt < Math.min(1000, this.options.limits.idleFlushMs)) return;
+    this.idleSweepAt = now;
     for (const member of this.members.values()) {
       const last = this.lastFlushAt.get(member.groupId) ?? now;
       if (!this.lastFlushAt.has(member.groupId)) this.lastFlushAt.set(member.groupId, now);

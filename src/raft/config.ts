@@ -28,6 +28,13 @@ export interface RaftConfig {
    * long after starting a leadership transfer); requires checkQuorum.
    */
   readonly readMode?: "safe" | "lease";
+  /**
+   * An idle group goes quiet (no ticks, no heartbeats) once every member
+   * holds the whole log; default true. Its followers then never time out by
+   * themselves: the owner must wake them (RawNode.wake) when it suspects
+   * their leader's node is down, as a node-level failure detector does.
+   */
+  readonly quiesce?: boolean;
   readonly leaseDriftTicks?: number;
   readonly messageBytesMax?: number;
   readonly inflightMessagesMax?: number;
@@ -46,6 +53,7 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
     preVote: true,
     checkQuorum: true,
     readMode: "safe",
+    quiesce: true,
     leaseDriftTicks: 2,
     messageBytesMax: limits.messageBytesMax,
     inflightMessagesMax: limits.inflightMessagesMax,

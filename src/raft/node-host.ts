@@ -9,7 +9,9 @@
 import { MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import type { RaftConfig } from "./config.js";
+import { limits } from "./limits.js";
 import type { RaftLogStorage } from "./log-storage/log-storage.js";
+import { tickMembers } from "./quiet-ticks.js";
 import { RawNode } from "./raw-node.js";
 import {
   type PeerAddress,
@@ -72,11 +74,19 @@ export class NodeHost {
     return raw;
   }
 
-  start(tickMs: number): void {
+  start(tickMs: number, electionTicks: number): void {
     this.timer = setInterval(() => {
-      for (const group of this.groups.values()) group.raw.tick();
-      this.schedule();
+      const transport = this.transport;
+      const ticked = tickMembers(
+        this.rawNodes(),
+        (leader) => transport === undefined || transport.suspects(leader, electionTicks * tickMs),
+      );
+      if (ticked > 0) this.schedule();
     }, tickMs);
+  }
+
+  private *rawNodes(): Iterable<RawNode> {
+    for (const group of this.groups.values()) yield group.raw;
   }
 
   stop(): void {
@@ -206,17 +216,21 @@ export async function startNode(
     throw new MemraftError("ERR_CONFIG", `no address for node ${options.nodeId}`, {
       nodeId: options.nodeId,
     });
+  const config = options.groups[0]?.config;
+  const heartbeatTicks = config?.heartbeatTicks ?? limits.heartbeatTicks;
   const transport = new TcpTransport({
     nodeId: options.nodeId,
     listen,
     peers: options.addresses,
     deliver: (messages) => host.receive(messages),
     logger: options.logger,
+    // Keepalives as often as heartbeats: the detector waits an election timeout.
+    keepaliveMs: options.tickMs * heartbeatTicks,
     ...options.transportOptions,
   });
   host.attachTransport(transport);
   for (const group of options.groups) host.addGroup(group);
   await transport.start();
-  host.start(options.tickMs);
+  host.start(options.tickMs, config?.electionTicks ?? limits.electionTicks);
   return { host, transport };
 }

@@ -113,6 +113,13 @@ export class Raft {
    * win votes inside our lease.
    */
   private leaseBlockedUntilTick = 0;
+  /**
+   * Lease reads count only heartbeats from this sequence on: a leader that
+   * was quiet did not tick, so older heartbeats look younger than they are.
+   */
+  private leaseHeartbeatMin = 1;
+  /** See `quiesced`. */
+  private quiet = false;
   /** A leader proposes no conf change until it has applied this index. */
   private pendingConfIndex = 0;
   /**
@@ -188,6 +195,22 @@ export class Raft {
     return this.tickCount - progress.lastHeardTick;
   }
 
+  /**
+   * The group is idle and this member went quiet: tick() does nothing and
+   * no heartbeats flow. Any message, proposal, read, transfer or campaign
+   * wakes it; a follower woken by anyone but its leader tells the leader,
+   * so the whole group wakes. A quiet follower never times out by itself:
+   * the owner calls wake() when the leader's node seems down.
+   */
+  get quiesced(): boolean {
+    return this.quiet;
+  }
+
+  /** Wakes a quiet member (see `quiesced`); does nothing to one that is awake. */
+  wake(): void {
+    if (this.quiet) this.wakeFor(0);
+  }
+
   /** A conf change is in the log but not yet applied here (as leader: or not yet proposable). */
   confChangePending(): boolean {
     return this.pendingConfIndex > this.log.applied;
@@ -196,6 +219,7 @@ export class Raft {
   // ---- owner-facing calls --------------------------------------------------
 
   tick(): void {
+    if (this.quiet) return;
     this.tickCount++;
     this.tickRole();
   }
@@ -206,6 +230,7 @@ export class Raft {
       message.to === this.id,
       () => `raft: message for node ${message.to} stepped on ${this.id}`,
     );
+    if (this.quiet && !this.isQuiesceFromLeader(message)) this.wakeFor(message.from);
     if (message.term > this.term) {
       if (!this.acceptHigherTerm(message)) return;
     } else if (message.term < this.term) {
@@ -224,12 +249,14 @@ export class Raft {
 
   /** Starts an election now instead of waiting for the election timeout. */
   campaign(): void {
+    this.wake();
     if (this.role === "leader") return;
     this.startElection(this.config.preVote ? "pre-election" : "election");
   }
 
   /** Appends `data` as a new entry; returns its index. Throws if this node cannot. */
   propose(data: Uint8Array, type: EntryType = EntryType.normal): number {
+    this.wake();
     if (this.role !== "leader")
       throw new NotLeaderError(this.groupId, this.id, this.lead, "not leader");
     if (this.leadTransferee !== 0) {
@@ -279,6 +306,7 @@ export class Raft {
    * owner times out reads it started under a lost role).
    */
   readIndex(context: number): void {
+    this.wake();
     if (this.role !== "leader")
       throw new NotLeaderError(this.groupId, this.id, this.lead, "not leader");
     const waiting = this.readsAwaitingCommit.length + (this.openReadRound?.contexts.length ?? 0);
@@ -293,6 +321,7 @@ export class Raft {
   }
 
   transferLeadership(target: NodeId): void {
+    this.wake();
     if (this.role !== "leader")
       throw new NotLeaderError(this.groupId, this.id, this.lead, "not leader");
     if (target === this.id || target === this.leadTransferee) return;
@@ -550,6 +579,7 @@ export class Raft {
       this.vote = 0;
     }
     this.lead = 0;
+    this.quiet = false;
     this.startupVoteHold = false;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
@@ -615,10 +645,61 @@ export class Raft {
     }
     if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
       this.heartbeatElapsed = 0;
+      if (this.canQuiesce()) {
+        this.broadcastHeartbeat(true);
+        this.quiet = true;
+        return;
+      }
       this.broadcastHeartbeat();
     }
     // A leave that was dropped (transfer, full queue) is retried here.
     this.maybeLeaveJoint();
+  }
+
+  /**
+   * Nothing is left to do that needs time to pass: every member holds and
+   * has acknowledged the whole log, it is committed and applied here, and
+   * no read, transfer, snapshot or configuration step is under way.
+   */
+  private canQuiesce(): boolean {
+    const log = this.log;
+    const last = log.lastIndex();
+    if (!this.config.quiesce || log.committed !== last || log.applied !== last) return false;
+    if (this.leadTransferee !== 0 || this.leavingIndex !== 0 || this.broadcastPending) return false;
+    if (isJoint(this.conf) || this.confChangePending()) return false;
+    if (this.readRounds.length > 0 || this.openReadRound !== undefined) return false;
+    if (this.readsAwaitingCommit.length > 0) return false;
+    for (const progress of this.progress.values()) {
+      if (progress.match !== last || progress.state !== "replicate") return false;
+    }
+    return true;
+  }
+
+  private isQuiesceFromLeader(message: Message): boolean {
+    return (
+      message.type === MessageType.heartbeat &&
+      message.quiesce &&
+      message.term === this.term &&
+      message.from === this.lead
+    );
+  }
+
+  private wakeFor(from: NodeId): void {
+    this.quiet = false;
+    if (this.role === "leader") {
+      // As after an election: the followers get a full election timeout to
+      // answer, and the lease waits for a heartbeat sent from now on.
+      this.electionElapsed = 0;
+      for (const progress of this.progress.values()) progress.recentActive = true;
+      this.leaseHeartbeatMin = this.heartbeatSequence + 1;
+      this.broadcastHeartbeat();
+      return;
+    }
+    if (this.lead !== 0 && from !== this.lead) {
+      // The leader is quiet too: without this it would send no heartbeat,
+      // and this member would time out and disturb a healthy group.
+      this.send({ ...this.envelope(this.lead), type: MessageType.heartbeatResponse, context: 0 });
+    }
   }
 
   private quorumRecentlyActive(): boolean {
@@ -777,6 +858,17 @@ export class Raft {
   }
 
   private handleHeartbeat(message: HeartbeatMessage): void {
+    if (
+      message.quiesce &&
+      this.log.lastIndex() === message.commit &&
+      this.log.term(message.commit) === message.term
+    ) {
+      // Our log is the leader's, all committed: nothing can change until
+      // the leader or the owner wakes us. No answer, so the leader stays quiet.
+      this.log.commitTo(message.commit);
+      this.quiet = true;
+      return;
+    }
     this.log.commitTo(Math.min(message.commit, this.log.lastIndex()));
     this.send({
       ...this.envelope(message.from),
@@ -967,7 +1059,7 @@ export class Raft {
   }
 
   /** Sends a heartbeat to every follower; returns its sequence number. */
-  private broadcastHeartbeat(): number {
+  private broadcastHeartbeat(quiesce = false): number {
     const sequence = ++this.heartbeatSequence;
     this.heartbeatSentTicks[sequence % limits.heartbeatHistoryMax] = this.tickCount;
     for (const [id, progress] of this.progress) {
@@ -977,6 +1069,7 @@ export class Raft {
         type: MessageType.heartbeat,
         commit: Math.min(progress.match, this.log.committed),
         context: sequence,
+        quiesce,
       });
     }
     this.releaseConfirmedReads();
@@ -1044,7 +1137,9 @@ export class Raft {
     const leaseStart = quorumValue(this.conf, (id) => {
       if (id === this.id) return this.tickCount;
       const acked = this.progress.get(id)!.heartbeatAcked;
-      const remembered = acked > 0 && this.heartbeatSequence - acked < limits.heartbeatHistoryMax;
+      const remembered =
+        acked >= this.leaseHeartbeatMin &&
+        this.heartbeatSequence - acked < limits.heartbeatHistoryMax;
       return remembered
         ? this.heartbeatSentTicks[acked % limits.heartbeatHistoryMax]!
         : Number.NEGATIVE_INFINITY;

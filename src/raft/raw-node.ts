@@ -67,6 +67,8 @@ export interface Status {
   readonly confChangePending: boolean;
   /** Leader only: the voter leadership is being handed to, or 0. */
   readonly leadTransferee: NodeId;
+  /** Idle and quiet: no ticks, no heartbeats until something happens (Raft.quiesced). */
+  readonly quiesced: boolean;
   /** Leader only (undefined otherwise): every member's replication, this node's included. */
   readonly peers: readonly PeerStatus[] | undefined;
 }
@@ -172,6 +174,16 @@ export class RawNode {
 
   tick(): void {
     this.raft.tick();
+  }
+
+  /** Whether the group is idle and this member quiet (see Raft.quiesced): tick() may be skipped. */
+  get quiesced(): boolean {
+    return this.raft.quiesced;
+  }
+
+  /** Wakes a quiet member: call it when its leader's node seems down (see Raft.quiesced). */
+  wake(): void {
+    this.raft.wake();
   }
 
   step(message: Message): void {
@@ -317,6 +329,7 @@ export class RawNode {
       joint: isJoint(raft.conf),
       confChangePending: raft.confChangePending(),
       leadTransferee: raft.leadTransfereeId(),
+      quiesced: raft.quiesced,
       peers: raft.role === "leader" ? this.peerStatuses() : undefined,
     };
   }

@@ -136,6 +136,12 @@ export interface HeartbeatMessage extends Envelope {
   readonly commit: number;
   /** A leader-chosen sequence number the response echoes (ReadIndex, lease). */
   readonly context: number;
+  /**
+   * The leader goes quiet: it stops ticking and heartbeating until something
+   * happens. A follower holding the leader's whole log (ending at `commit`,
+   * in this term) goes quiet too and does not answer (see Raft.quiesced).
+   */
+  readonly quiesce: boolean;
 }
 
 export interface HeartbeatResponseMessage extends Envelope {

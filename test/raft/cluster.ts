@@ -270,7 +270,7 @@ export function describeMessage(message: Message): string {
     case 6:
       return `${head}${message.reject ? " reject" : ""}`;
     case 7:
-      return `${head} commit=${message.commit} context=${message.context}`;
+      return `${head} commit=${message.commit} context=${message.context}${message.quiesce ? " quiesce" : ""}`;
     case 8:
       return `${head} context=${message.context}`;
     case 9:

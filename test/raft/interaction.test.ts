@@ -5,7 +5,8 @@
 // output; read the diff before committing it.
 //
 // Commands:
-//   add-nodes <n> [pre-vote=false] [check-quorum=false] [read-mode=lease] [snapshot-chunk=<bytes>]
+//   add-nodes <n> [pre-vote=false] [check-quorum=false] [read-mode=lease] [quiesce=false]
+//     [snapshot-chunk=<bytes>]
 //   campaign <id> | tick <id> [count] | stabilize | process <id>... | deliver
 //   propose <id> <text> | propose-conf-change <id> [add-voter|add-learner|remove <node>]...
 //     (one entry of every change listed; none: leave a joint configuration)
@@ -13,7 +14,7 @@
 //   read-index <id> <context> | transfer-leadership <from> <to>
 //   isolate <id> | partition <ids> <ids> | heal | stop <id> | restart <id>
 //   snapshot-compact <id> | status <id> (a leader also lists its peers) | log <id>
-//   applied <id> | read-states <id>
+//   applied <id> | read-states <id> | wake <id> (as the owner does when the leader's node is down)
 
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -78,12 +79,16 @@ class Interpreter {
             preVote: options["pre-vote"] !== "false",
             checkQuorum: options["check-quorum"] !== "false",
             readMode: options["read-mode"] === "lease" ? "lease" : "safe",
+            quiesce: options["quiesce"] !== "false",
             ...(options["snapshot-chunk"]
               ? { snapshotChunkBytes: Number(options["snapshot-chunk"]) }
               : {}),
           });
           break;
         }
+        case "wake":
+          c().node(id()).raw.wake();
+          break;
         case "campaign":
           c().node(id()).raw.campaign();
           break;
@@ -144,7 +149,7 @@ class Interpreter {
         case "status": {
           const s = c().node(id()).raw.status();
           extra = [
-            `${s.id} ${s.role} term=${s.hardState.term} vote=${s.hardState.vote} lead=${s.lead} commit=${s.hardState.commit} applied=${s.applied} first=${s.firstIndex} last=${s.lastIndex} ${describeConfState(s.conf)}`,
+            `${s.id} ${s.role} term=${s.hardState.term} vote=${s.hardState.vote} lead=${s.lead} commit=${s.hardState.commit} applied=${s.applied} first=${s.firstIndex} last=${s.lastIndex} ${describeConfState(s.conf)}${s.quiesced ? " quiet" : ""}`,
             ...(s.peers ?? []).map(
               (p) =>
                 `  ${p.id} ${p.membership} ${p.state} match=${p.match} next=${p.next}${p.state === "snapshot" ? ` snapshot=${p.snapshotIndex}+${p.snapshotOffset}` : ""}`,

@@ -132,7 +132,7 @@ test("a partitioned old leader serves no stale read", (t) => {
 });
 
 test("a lease read stops being served once the lease runs out in a partition", (t) => {
-  const cluster = Cluster.of(3, { readMode: "lease" });
+  const cluster = Cluster.of(3, { readMode: "lease", quiesce: false });
   for (let i = 0; i < 12; i++) for (const id of [1, 2, 3]) cluster.tick(id);
   cluster.elect(1);
   cluster.tick(1);
@@ -152,6 +152,37 @@ test("a lease read stops being served once the lease runs out in a partition", (
     cluster.node(1).readStates.map((r) => r.context),
     [1],
     "no lease after electionTicks - drift",
+  );
+});
+
+test("a leader that went quiet serves no lease read before a quorum answers a heartbeat sent after it woke", (t) => {
+  const cluster = Cluster.of(3, { readMode: "lease" });
+  for (let i = 0; i < 12; i++) for (const id of [1, 2, 3]) cluster.tick(id);
+  cluster.elect(1);
+  cluster.tick(1);
+  cluster.stabilize();
+  t.true(cluster.node(1).raw.quiesced, "an idle group goes quiet");
+  t.true(cluster.node(2).raw.quiesced);
+  // Quiet, the leader's lease clock stood still: its last heartbeats look
+  // fresh, but any time may have passed, and the others may have elected
+  // a new leader. The read must wait for a new round.
+  cluster.isolate(1);
+  cluster.node(1).raw.readIndex(1);
+  cluster.stabilize();
+  t.deepEqual(cluster.node(1).readStates, [], "no read from a lease older than the wake");
+  cluster.heal();
+  cluster.tick(1);
+  cluster.stabilize();
+  t.deepEqual(
+    cluster.node(1).readStates.map((r) => r.context),
+    [1],
+    "served once a quorum answered",
+  );
+  cluster.node(1).raw.readIndex(2);
+  cluster.process([1]);
+  t.true(
+    cluster.node(1).readStates.some((r) => r.context === 2),
+    "and later reads are served at once under the renewed lease",
   );
 });
 

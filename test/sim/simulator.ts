@@ -16,6 +16,13 @@
 //   t=<tick> <node> is destroyed (...)         a removed member's data is deleted
 //   t=<tick> transfer <from> -> <to>           leadership transfer started
 //   t=<tick> <node> snapshots at <i>, compacts to <j>
+//   t=<tick> <node> woken: leader <l> seems down   the failure detector woke a quiet member
+//
+// Quiet groups (RaftConfig.quiesce): a quiet follower never times out, so
+// the simulator plays the node-level failure detector the real node has: it
+// wakes a quiet member whose leader is down or cut off from it, and, while
+// faults are on, wakes members for no reason now and then (a detector can
+// be wrong; being woken must never hurt safety).
 
 import { type ConfChange, ConfChangeType } from "../../src/raft/conf-change.js";
 import { silentRaftLogger } from "../../src/raft/logger.js";
@@ -57,6 +64,8 @@ export interface SimulationParameters {
   readonly readMode: "safe" | "lease";
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
+  readonly quiesce: boolean;
+  readonly falseSuspicionRate: number;
 }
 
 export function deriveParameters(seed: number, scale = 1): SimulationParameters {
@@ -82,6 +91,8 @@ export function deriveParameters(seed: number, scale = 1): SimulationParameters 
     preVote: random.chance(0.85),
     checkQuorum,
     spareCount: 1 + random.int(2),
+    quiesce: random.chance(0.75),
+    falseSuspicionRate: random.int(10) / 1000,
   };
 }
 
@@ -91,7 +102,8 @@ export function describeParameters(p: SimulationParameters): string {
     `livenessTicksMax=${p.livenessTicksMax} drop=${p.dropRate} dup=${p.duplicateRate} delayMax=${p.delayTicksMax} ` +
     `syncDelayMax=${p.syncDelayTicksMax} crash=${p.crashRate} partition=${p.partitionRate} ` +
     `diskFailure=${p.diskFailureRate} snapshot=${p.snapshotRate} confChange=${p.confChangeRate} ` +
-    `transfer=${p.transferRate} readMode=${p.readMode} preVote=${p.preVote} checkQuorum=${p.checkQuorum}`
+    `transfer=${p.transferRate} readMode=${p.readMode} preVote=${p.preVote} checkQuorum=${p.checkQuorum} ` +
+    `quiesce=${p.quiesce} falseSuspicion=${p.falseSuspicionRate}`
   );
 }
 
@@ -101,6 +113,8 @@ export interface SimulationResult {
   readonly report: string;
   readonly operations: number;
   readonly ticks: number;
+  readonly quietTicks: number;
+  readonly detectorWakes: number;
 }
 
 interface PendingOperation {
@@ -127,7 +141,11 @@ export class Simulation {
   private nextContext = 1;
   now = 0;
   operationCount = 0;
+  /** Member-ticks spent quiet, and wakes by the failure detector: quiescence is exercised. */
+  quietTicks = 0;
+  detectorWakes = 0;
   faultsOn = true;
+  private clientsIdleUntil = 0;
 
   constructor(readonly parameters: SimulationParameters) {
     this.random = new Prng(parameters.seed);
@@ -148,6 +166,7 @@ export class Simulation {
           preVote: parameters.preVote,
           checkQuorum: parameters.checkQuorum,
           readMode: parameters.readMode,
+          quiesce: parameters.quiesce,
           messageBytesMax: 512,
           inflightMessagesMax: 4,
           snapshotChunkBytes: 64,
@@ -195,16 +214,25 @@ export class Simulation {
     const report = [
       describeParameters(this.parameters),
       `outcome: ${outcome}`,
-      `stats: t=${this.now} ops=${this.operationCount} sent=${this.network.sentCount} dropped=${this.network.droppedCount} ${this.invariants.describe()}`,
+      `stats: t=${this.now} ops=${this.operationCount} sent=${this.network.sentCount} dropped=${this.network.droppedCount} ` +
+        `quietTicks=${this.quietTicks} detectorWakes=${this.detectorWakes} ${this.invariants.describe()}`,
       ...(ok ? [] : ["last events:", ...this.events.slice(-60)]),
     ].join("\n");
-    return { ok, report, operations: this.operationCount, ticks: this.now };
+    return {
+      ok,
+      report,
+      operations: this.operationCount,
+      ticks: this.now,
+      quietTicks: this.quietTicks,
+      detectorWakes: this.detectorWakes,
+    };
   }
 
   step(): void {
     this.now++;
     if (this.faultsOn) this.nemesis();
     for (const message of this.network.deliverDue(this.now)) this.deliver(message);
+    this.detectFailures();
     for (const node of this.nodes) node.raw?.tick();
     if (this.faultsOn) this.clients();
     this.expireOperations();
@@ -222,6 +250,23 @@ export class Simulation {
     const node = this.nodes[message.to - 1];
     if (node?.raw === undefined) return;
     node.raw.step(message);
+  }
+
+  /** The failure detector: see the header. */
+  private detectFailures(): void {
+    for (const node of this.nodes) {
+      const raw = node.raw;
+      if (raw === undefined || !raw.quiesced) continue;
+      this.quietTicks++;
+      const lead = raw.raft.lead;
+      const leader = this.nodes[lead - 1];
+      const down = leader === undefined || !leader.up || this.network.isCut(lead, node.id);
+      if (down || (this.faultsOn && this.random.chance(this.parameters.falseSuspicionRate))) {
+        raw.wake();
+        this.detectorWakes++;
+        this.event(`${node.id} woken: leader ${lead} seems down`);
+      }
+    }
   }
 
   private event(line: string): void {
@@ -401,6 +446,9 @@ export class Simulation {
   // ---- clients ------------------------------------------------------------
 
   private clients(): void {
+    // Quiet spells let the group go idle (and quiet) while faults go on.
+    if (this.now < this.clientsIdleUntil) return;
+    if (this.random.chance(0.01)) this.clientsIdleUntil = this.now + 20 + this.random.int(100);
     for (let client = 0; client < this.parameters.clientCount; client++) {
       if (this.pending.has(client) || !this.random.chance(0.3)) continue;
       const guessed = this.leaderGuess.get(client);

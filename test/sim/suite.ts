@@ -32,15 +32,23 @@ export function registerSimulationShard(shard: number): void {
     t.log(`seeds ${base}..${base + seedCount - 1}`);
     const failures: string[] = [];
     let operations = 0;
+    let quietTicks = 0;
+    let detectorWakes = 0;
     for (let seed = base; seed < base + seedCount && failures.length < 3; seed++) {
       const result = simulate(seed, scale);
       operations += result.operations;
+      quietTicks += result.quietTicks;
+      detectorWakes += result.detectorWakes;
       if (!result.ok)
         failures.push(
           `${result.report}\nreplay: SEED=${seed} npx ava dist/test/sim/simulator-1.test.js`,
         );
     }
-    t.log(`${seedCount} seeds, ${operations} client operations checked`);
+    t.log(
+      `${seedCount} seeds, ${operations} client operations checked; ` +
+        `${quietTicks} member-ticks quiet, ${detectorWakes} wakes by the failure detector`,
+    );
     t.deepEqual(failures, []);
+    t.true(quietTicks > 0 && detectorWakes > 0, "idle groups went quiet and were woken");
   });
 }

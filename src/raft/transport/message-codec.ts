@@ -6,7 +6,7 @@
 //   append-response   index u64, reject u8, rejectHint u64, logTermHint u64
 //   vote, pre-vote    index u64, logTerm u64, transfer u8
 //   *vote-response    reject u8
-//   heartbeat         commit u64, context u64
+//   heartbeat         commit u64, context u64, quiesce u8
 //   heartbeat-resp    context u64
 //   snapshot          meta (index u64, term u64, voterCount u32, voters u32..,
 //                     learnerCount u32, learners u32.., outgoingCount u32,
@@ -20,9 +20,12 @@
 // sends another in one pass, one per group, without the envelope they share
 // (sender and receiver are the connection's ends). Numbers are LEB128
 // varints (7 bits a byte, low bits first, high bit set on all but the last):
-//   version u8 = 1, then per message:
-//   type u8 (heartbeat 7 or heartbeat-resp 8), group varint, term varint,
+//   version u8 = 2, then per message:
+//   type u8 (heartbeat 7, quiescing heartbeat 9, or heartbeat-resp 8),
+//   group varint, term varint,
 //   heartbeat: commit varint, context varint; heartbeat-resp: context varint
+// (Version 1 had no quiescing heartbeats.) Code 9 exists only here: in the
+// full form the quiesce flag is a field.
 
 import { assert } from "../../util/assert.js";
 import {
@@ -207,6 +210,7 @@ export function encodeMessage(writer: ByteWriter, message: Message): void {
     case MessageType.heartbeat:
       writer.u64(message.commit);
       writer.u64(message.context);
+      writer.u8(message.quiesce ? 1 : 0);
       return;
     case MessageType.heartbeatResponse:
       writer.u64(message.context);
@@ -293,7 +297,13 @@ export function decodeMessage(reader: ByteReader): Message {
     case MessageType.preVoteResponse:
       return { ...envelope, type, reject: reader.u8() === 1 };
     case MessageType.heartbeat:
-      return { ...envelope, type, commit: reader.u64(), context: reader.u64() };
+      return {
+        ...envelope,
+        type,
+        commit: reader.u64(),
+        context: reader.u64(),
+        quiesce: reader.u8() === 1,
+      };
     case MessageType.heartbeatResponse:
       return { ...envelope, type, context: reader.u64() };
     case MessageType.snapshot: {
@@ -318,7 +328,8 @@ export function decodeMessage(reader: ByteReader): Message {
   }
 }
 
-export const coalescedHeartbeatsVersion = 1;
+export const coalescedHeartbeatsVersion = 2;
+const quiescingHeartbeatCode = 9;
 
 export type HeartbeatLike = HeartbeatMessage | HeartbeatResponseMessage;
 
@@ -333,7 +344,11 @@ export function encodeCoalescedHeartbeats(
 ): void {
   writer.u8(coalescedHeartbeatsVersion);
   for (const message of messages) {
-    writer.u8(message.type);
+    writer.u8(
+      message.type === MessageType.heartbeat && message.quiesce
+        ? quiescingHeartbeatCode
+        : message.type,
+    );
     writer.varint(message.groupId);
     writer.varint(message.term);
     if (message.type === MessageType.heartbeat) writer.varint(message.commit);
@@ -358,8 +373,14 @@ export function decodeCoalescedHeartbeats(
     const groupId = reader.varint();
     if (groupId > 0xffff_ffff) throw new DecodeError(`group ${groupId} beyond u32`);
     const envelope = { groupId, from: route.from, to: route.to, term: reader.varint() };
-    if (type === MessageType.heartbeat) {
-      messages.push({ ...envelope, type, commit: reader.varint(), context: reader.varint() });
+    if (type === MessageType.heartbeat || type === quiescingHeartbeatCode) {
+      messages.push({
+        ...envelope,
+        type: MessageType.heartbeat,
+        commit: reader.varint(),
+        context: reader.varint(),
+        quiesce: type === quiescingHeartbeatCode,
+      });
     } else if (type === MessageType.heartbeatResponse) {
       messages.push({ ...envelope, type, context: reader.varint() });
     } else {

@@ -14,14 +14,21 @@
 // messages, so the core never knows. The frames of one pass leave in one
 // write (the socket is corked around them).
 //
+// The transport is also the node-level failure detector that quiet groups
+// need (Raft.quiesced): a connection that carried nothing for keepaliveMs
+// carries an empty keepalive frame, so a peer that is up is heard from
+// however idle its groups are, at a cost per peer, not per group.
+//
 // Handshake, each side on connect (9 bytes): magic u32 0x5054524d, version
-// u8 = 3, node id u32. A wrong magic, version or unknown id closes the socket.
-// (Version 2 had no coalesced heartbeats and no outgoing voters in snapshots.)
+// u8 = 4, node id u32. A wrong magic, version or unknown id closes the socket.
+// (Version 3 had no quiescing heartbeats; version 2 no coalesced heartbeats
+// and no outgoing voters in snapshots.)
 // Frames: length u32, masked CRC32C u32 of the payload, then the payload:
 //   kind u8 = 1 (Raft): message count u32, then the messages (message-codec.ts)
 //   kind u8 = 2 (application): payload count u32, then each as length u32 + bytes
 //   kind u8 = 3 (coalesced heartbeats): message count u32, then the versioned
 //                compact form of message-codec.ts
+//   kind u8 = 4 (keepalive): count u32 = 0
 
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { crc32c, maskCrc, unmaskCrc } from "../../util/crc32c.js";
@@ -40,10 +47,11 @@ import {
 } from "./message-codec.js";
 
 export const handshakeMagic = 0x5054524d;
-export const protocolVersion = 3;
+export const protocolVersion = 4;
 const frameKindRaft = 1;
 const frameKindApplication = 2;
 const frameKindHeartbeats = 3;
+const frameKindKeepalive = 4;
 const handshakeBytes = 9;
 const frameHeaderBytes = 8;
 
@@ -72,6 +80,8 @@ export interface TcpTransportOptions {
   readonly reconnectDelayMsMax?: number;
   /** Send heartbeats of many groups as one compact frame (default true; off to measure). */
   readonly coalesceHeartbeats?: boolean;
+  /** A connection idle this long carries a keepalive frame (default 100 ms). */
+  readonly keepaliveMs?: number;
 }
 
 interface Peer {
@@ -84,6 +94,9 @@ interface Peer {
   applicationQueueBytes: number;
   reconnectDelayMs: number;
   reconnectTimer: NodeJS.Timeout | undefined;
+  /** performance.now() when bytes last arrived from it, or the connection opened. */
+  lastHeardMs: number;
+  lastSentMs: number;
 }
 
 export class TcpTransport {
@@ -94,6 +107,8 @@ export class TcpTransport {
   private readonly writer = new ByteWriter(64 * 1024);
   private readonly queueBytesMax: number;
   private readonly frameBytesMax: number;
+  private readonly keepaliveMs: number;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
   droppedMessages = 0;
   sentFrames = 0;
   /** Bytes handed to sockets, frame headers included. */
@@ -102,10 +117,12 @@ export class TcpTransport {
   socketWrites = 0;
   /** Heartbeats and heartbeat responses sent inside coalesced frames. */
   coalescedHeartbeats = 0;
+  keepalivesSent = 0;
 
   constructor(private readonly options: TcpTransportOptions) {
     this.queueBytesMax = options.queueBytesMax ?? 64 * 1024 * 1024;
     this.frameBytesMax = options.frameBytesMax ?? 256 * 1024 * 1024;
+    this.keepaliveMs = options.keepaliveMs ?? 100;
     for (const [id, address] of options.peers) {
       if (id !== options.nodeId) this.peers.set(id, this.newPeer(id, address));
     }
@@ -143,6 +160,8 @@ export class TcpTransport {
       applicationQueueBytes: 0,
       reconnectDelayMs: this.options.reconnectDelayMsMin ?? 20,
       reconnectTimer: undefined,
+      lastHeardMs: Number.NEGATIVE_INFINITY,
+      lastSentMs: Number.NEGATIVE_INFINITY,
     };
   }
 
@@ -154,6 +173,8 @@ export class TcpTransport {
       server.listen(this.options.listen.port, this.options.listen.host, () => resolve());
     });
     for (const peer of this.peers.values()) if (peer.id > this.options.nodeId) this.dial(peer);
+    this.keepaliveTimer = setInterval(() => this.sendKeepalives(), this.keepaliveMs);
+    this.keepaliveTimer.unref();
   }
 
   /** The port actually listened on (for port 0). */
@@ -202,8 +223,20 @@ export class TcpTransport {
     return this.peers.get(peerId)?.socket !== undefined;
   }
 
+  /**
+   * Whether `peerId`'s node seems down: no connection to it, or nothing
+   * heard on it for `silenceMs` (an up peer sends keepalives). Unknown
+   * peers count as down.
+   */
+  suspects(peerId: NodeId, silenceMs: number): boolean {
+    const peer = this.peers.get(peerId);
+    if (peer?.socket === undefined) return true;
+    return performance.now() - peer.lastHeardMs > silenceMs;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.keepaliveTimer);
     for (const peer of this.peers.values()) {
       clearTimeout(peer.reconnectTimer);
       peer.socket?.destroy();
@@ -244,6 +277,24 @@ export class TcpTransport {
     socket.write(Buffer.from(writer.view()));
     this.sentBytes += writer.length;
     this.socketWrites++;
+    peer.lastSentMs = performance.now();
+  }
+
+  private sendKeepalives(): void {
+    const now = performance.now();
+    for (const peer of this.peers.values()) {
+      const socket = peer.socket;
+      if (socket === undefined || socket.writableNeedDrain) continue;
+      if (now - peer.lastSentMs < this.keepaliveMs) continue;
+      const writer = this.writer;
+      writer.reset();
+      this.endFrame(writer, this.startFrame(writer, frameKindKeepalive, 0));
+      socket.write(Buffer.from(writer.view()));
+      this.sentBytes += writer.length;
+      this.socketWrites++;
+      this.keepalivesSent++;
+      peer.lastSentMs = now;
+    }
   }
 
   private writeRaftFrames(writer: ByteWriter, queue: readonly Message[]): void {
@@ -381,8 +432,10 @@ export class TcpTransport {
 
   private attach(peer: Peer, socket: Socket): void {
     peer.socket = socket;
+    peer.lastHeardMs = performance.now();
     let pending: Buffer = Buffer.alloc(0);
     socket.on("data", (chunk: Buffer) => {
+      peer.lastHeardMs = performance.now();
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       try {
         pending = this.readFrames(peer.id, pending);
@@ -414,6 +467,10 @@ export class TcpTransport {
       const messages = decodeCoalescedHeartbeats(reader, count, route);
       if (!reader.done()) throw new DecodeError("bytes after the last heartbeat");
       this.options.deliver(messages);
+      return;
+    }
+    if (kind === frameKindKeepalive) {
+      if (count !== 0 || !reader.done()) throw new DecodeError("keepalive frame with a body");
       return;
     }
     if (kind !== frameKindApplication) throw new DecodeError(`frame kind ${kind}`);

@@ -59,7 +59,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     })
     .map(({ e, t, ...rest }) => ({ ...e, type: t, ...rest })),
   fc
-    .record({ e: envelope, commit: u64, context: u64 })
+    .record({ e: envelope, commit: u64, context: u64, quiesce: fc.boolean() })
     .map(({ e, ...rest }) => ({ ...e, type: MessageType.heartbeat, ...rest })),
   fc
     .record({ e: envelope, context: u64 })
@@ -138,7 +138,7 @@ test("an unknown message type is refused", (t) => {
 
 const heartbeatLike: fc.Arbitrary<HeartbeatLike> = fc.oneof(
   fc
-    .record({ groupId: u32, term: u64, commit: u64, context: u64 })
+    .record({ groupId: u32, term: u64, commit: u64, context: u64, quiesce: fc.boolean() })
     .map((m) => ({ ...m, from: 4, to: 9, type: MessageType.heartbeat })),
   fc
     .record({ groupId: u32, term: u64, context: u64 })
@@ -189,18 +189,19 @@ test("coalesced heartbeats of another version, or holding another message type, 
     type: MessageType.heartbeat,
     commit: 3,
     context: 4,
+    quiesce: false,
   };
   const wrongVersion = coalesced([heartbeat]);
-  wrongVersion[0] = 2;
+  wrongVersion[0] = 1;
   t.throws(() => decodeCoalescedHeartbeats(new ByteReader(wrongVersion), 1, { from: 4, to: 9 }), {
-    message: /version 2, expected 1/,
+    message: /version 1, expected 2/,
   });
   const wrongType = coalesced([heartbeat]);
   wrongType[1] = MessageType.append;
   t.throws(() => decodeCoalescedHeartbeats(new ByteReader(wrongType), 1, { from: 4, to: 9 }), {
     message: /message type 1 among coalesced heartbeats/,
   });
-  const overlong = Buffer.from([1, 7, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+  const overlong = Buffer.from([2, 7, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
   t.throws(() => decodeCoalescedHeartbeats(new ByteReader(overlong), 1, { from: 4, to: 9 }), {
     message: /varint longer than 8 bytes/,
   });

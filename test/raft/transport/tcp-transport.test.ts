@@ -21,7 +21,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
   }
 }
 
-async function cluster(port: number) {
+async function cluster(port: number, tickMs = 10) {
   const addresses = new Map<number, PeerAddress>(
     [1, 2, 3].map((id) => [id, { host: `127.0.0.${id}`, port }]),
   );
@@ -42,7 +42,7 @@ async function cluster(port: number) {
           apply: (entry) => applied.push(entry),
         },
       ],
-      tickMs: 10,
+      tickMs,
       logger: silentLogger,
     });
     nodes.push({ id, host, transport, storage, applied });
@@ -77,6 +77,49 @@ test("a group over TCP elects, replicates to every node, and recovers from a dro
     await nodes[0]!.host.propose(5, new TextEncoder().encode("d"));
     await until(() => texts(nodes[1]!).includes("d"), "catch-up after reconnect");
     t.true(nodes[0]!.transport.connected(2));
+  } finally {
+    for (const node of nodes) {
+      node.host.stop();
+      await node.transport.close();
+    }
+  }
+});
+
+test("an idle group goes quiet over TCP; when the leader's node goes, the followers wake and elect", async (t) => {
+  // Ticks of 40 ms: an election timeout (400 ms) outlasts a busy machine's pauses.
+  const nodes = await cluster(port + 5, 40);
+  try {
+    const group = (index: number) => nodes[index]!.host.group(5)!;
+    group(0).campaign();
+    await until(() => group(0).raft.role === "leader", "a leader");
+    await nodes[0]!.host.propose(5, new TextEncoder().encode("a"));
+    await until(() => nodes.every((_, i) => group(i).quiesced), "every member quiet");
+    const raftFrames = () => nodes.map((n) => n.transport.sentFrames - n.transport.keepalivesSent);
+    const framesWhenQuiet = raftFrames();
+    const keepalives = nodes[1]!.transport.keepalivesSent;
+    // Election timeouts pass with no Raft message:
+    // the nodes only exchange keepalives, and nobody times out.
+    await until(() => nodes[1]!.transport.keepalivesSent >= keepalives + 40, "keepalives");
+    t.deepEqual(raftFrames(), framesWhenQuiet, "no Raft traffic while quiet");
+    t.true(nodes.every((_, i) => group(i).quiesced));
+    t.false(nodes[1]!.transport.suspects(1, 400), "an idle peer that is up is not suspected");
+    t.is(group(1).raft.lead, 1);
+
+    nodes[0]!.host.stop();
+    await nodes[0]!.transport.close();
+    await until(() => nodes[1]!.transport.suspects(1, 400), "node 1 suspected");
+    await until(
+      () => group(1).raft.role === "leader" || group(2).raft.role === "leader",
+      "a new leader among the woken followers",
+    );
+    const leader = group(1).raft.role === "leader" ? 1 : 2;
+    await nodes[leader]!.host.propose(5, new TextEncoder().encode("b"));
+    await until(
+      () =>
+        nodes.slice(1).every((n) => n.applied.some((e) => e.data.length === 1 && e.data[0] === 98)),
+      "the new leader's write applied on both survivors",
+    );
+    t.pass();
   } finally {
     for (const node of nodes) {
       node.host.stop();
@@ -140,6 +183,7 @@ test("heartbeats of many groups cross as one compact frame and arrive as the mes
               type: MessageType.heartbeat,
               commit: group * 2 ** 40,
               context: group,
+              quiesce: group % 4 === 0,
             }
           : { ...envelope, type: MessageType.heartbeatResponse, context: 2 ** 53 - 1 - group },
       );

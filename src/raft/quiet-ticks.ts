@@ -1,0 +1,34 @@
+// Ticking the groups of one node when idle ones go quiet (Raft.quiesced):
+// a quiet member is skipped, so an idle group costs a flag check per tick;
+// a quiet follower whose leader's node seems down is woken and ticked, as
+// a quiet follower never times out by itself.
+
+import type { RawNode } from "./raw-node.js";
+import type { NodeId } from "./types.js";
+
+/** Ticks every member that is awake, after waking the ones that must be; returns how many ticked. */
+export function tickMembers(
+  members: Iterable<RawNode>,
+  leaderSeemsDown: (leader: NodeId) => boolean,
+): number {
+  let ticked = 0;
+  // Asked once per leader per tick: many quiet groups share a few leaders.
+  let verdicts: Map<NodeId, boolean> | undefined;
+  for (const raw of members) {
+    if (raw.quiesced) {
+      const raft = raw.raft;
+      if (raft.role === "leader") continue;
+      verdicts ??= new Map();
+      let down = verdicts.get(raft.lead);
+      if (down === undefined) {
+        down = leaderSeemsDown(raft.lead);
+        verdicts.set(raft.lead, down);
+      }
+      if (!down) continue;
+      raw.wake();
+    }
+    raw.tick();
+    ticked++;
+  }
+  return ticked;
+}
