@@ -25,6 +25,8 @@ export interface IdleSample {
   readonly leading: number;
   /** Members of this node that are quiet (Raft.quiesced). */
   readonly quiet: number;
+  /** Quiet members woken because their leader's node seemed down. */
+  readonly detectorWakes: number;
 }
 
 const [nodeId, portBase, groupCount, coalesce, quiesce, tickMs] = process.argv
@@ -37,6 +39,12 @@ const ready = RawNode.prototype.ready;
 RawNode.prototype.ready = function countedReady(this: RawNode) {
   readies++;
   return ready.call(this);
+};
+let detectorWakes = 0;
+const wake = RawNode.prototype.wake;
+RawNode.prototype.wake = function countedWake(this: RawNode) {
+  detectorWakes++;
+  wake.call(this);
 };
 
 const addresses = new Map<number, PeerAddress>(
@@ -82,6 +90,7 @@ function sample(): IdleSample {
     readies,
     leading: groupIds.filter((groupId) => host.group(groupId)!.raft.role === "leader").length,
     quiet: groupIds.filter((groupId) => host.group(groupId)!.quiesced).length,
+    detectorWakes,
   };
 }
 

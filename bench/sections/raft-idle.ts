@@ -92,9 +92,9 @@ async function run({ name, coalesce, quiesce }: IdleRun, port: number): Promise<
     const syscalls = await stopTrace?.();
     console.log(`${name}:`);
     console.log(
-      "| node | leads | quiet | CPU % | bytes sent/s | socket writes/s | frames/s | Readies/s | syscalls/s |",
+      "| node | leads | quiet | detector wakes | CPU % | bytes sent/s | socket writes/s | frames/s | Readies/s | syscalls/s |",
     );
-    console.log("|---|---|---|---|---|---|---|---|---|");
+    console.log("|---|---|---|---|---|---|---|---|---|---|");
     after.forEach((end, i) => {
       const start = before[i]!;
       const rate = (field: keyof IdleSample) => Math.round((end[field] - start[field]) / seconds);
@@ -102,7 +102,7 @@ async function run({ name, coalesce, quiesce }: IdleRun, port: number): Promise<
       const traced =
         i === 0 && syscalls !== undefined ? String(Math.round(syscalls / seconds)) : "-";
       console.log(
-        `| ${i + 1} | ${end.leading} | ${end.quiet} | ${cpu} | ${rate("sentBytes")} | ${rate("socketWrites")} | ${rate("frames")} | ${rate("readies")} | ${traced} |`,
+        `| ${i + 1} | ${end.leading} | ${end.quiet} | ${end.detectorWakes - start.detectorWakes} | ${cpu} | ${rate("sentBytes")} | ${rate("socketWrites")} | ${rate("frames")} | ${rate("readies")} | ${traced} |`,
       );
     });
     console.log("");

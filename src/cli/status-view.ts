@@ -31,7 +31,7 @@ export function renderStatus(status: ClusterStatus, nowMs: number): string {
   );
   lines.push(
     ...table(
-      ["group", "slots", "leader", "voters", "learners", "max lag"],
+      ["group", "slots", "leader", "voters", "learners", "max lag", "state"],
       status.groups.map((group) => {
         const lags = Object.values(group.lag);
         return [
@@ -41,6 +41,7 @@ export function renderStatus(status: ClusterStatus, nowMs: number): string {
           group.voters.join(","),
           group.learners.join(",") || "-",
           lags.length === 0 ? "?" : String(Math.max(...lags)),
+          group.leader === null ? "-" : group.quiet ? "quiet" : "active",
         ];
       }),
     ),

@@ -38,6 +38,8 @@ export interface GroupStatus {
   readonly commit: number;
   /** Entries each replica is behind the leader's commit index (as the leader sees it). */
   readonly lag: Readonly<Record<string, number>>;
+  /** The leader is quiet: the group is idle, with no heartbeats (Raft.quiesced). */
+  readonly quiet: boolean;
 }
 
 export interface ClusterStatus {
@@ -156,6 +158,7 @@ export async function buildStatus(inputs: StatusInputs): Promise<ClusterStatus> 
         term: leader?.term ?? 0,
         commit: leader?.commit ?? 0,
         lag,
+        quiet: leader?.quiet ?? false,
       };
     });
   const rebalance = inputs.rebalance;

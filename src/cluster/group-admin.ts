@@ -46,6 +46,8 @@ export interface MemberStatus {
   readonly learners: readonly NodeId[];
   /** Between the two halves of a joint membership change. */
   readonly joint: boolean;
+  /** Idle: no ticks, no heartbeats until something happens (Raft.quiesced). */
+  readonly quiet: boolean;
   /** On a leader: each other member's replication progress, by Raft node id. */
   readonly progress?: Readonly<Record<string, PeerProgress>>;
 }
@@ -109,6 +111,7 @@ export function memberStatus(member: GroupMember): MemberStatus {
     voters: status.conf.voters,
     learners: status.conf.learners,
     joint: status.joint,
+    quiet: status.quiesced,
     ...(status.peers === undefined ? {} : { progress }),
   };
 }

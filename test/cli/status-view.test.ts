@@ -50,6 +50,7 @@ const status: ClusterStatus = {
       term: 3,
       commit: 90,
       lag: { n2: 0, n3: 7 },
+      quiet: false,
     },
     {
       id: "meta",
@@ -60,6 +61,7 @@ const status: ClusterStatus = {
       term: 0,
       commit: 0,
       lag: {},
+      quiet: false,
     },
   ],
   rebalance: {
@@ -92,8 +94,8 @@ test("status shows nodes, groups, a rebalance's progress and what needs attentio
   t.regex(text, /^n1 +10\.0\.0\.1:11211 +10\.0\.0\.1:11311 +1 +draining +1 +0 +same$/m);
   t.regex(text, /^n2 .* up +2 +2 +DIFFERS$/m);
   t.regex(text, /^n3 .* DOWN +2 +0 +\?$/m);
-  t.regex(text, /^0 +0-8191 +n2 +n2,n3 +- +7$/m);
-  t.regex(text, /^meta +- +NONE +n1,n2 +n3 +\?$/m);
+  t.regex(text, /^0 +0-8191 +n2 +n2,n3 +- +7 +active$/m);
+  t.regex(text, /^meta +- +NONE +n1,n2 +n3 +\? +-$/m);
   t.regex(text, /^rebalance to configuration 5: \[#{8}-{22}\] 1\/4 moves, in progress, 30 s$/m);
   t.regex(text, /^ {2}group meta: n1 -> n3, catching-up \(learner at 10 of 90\)$/m);
   t.regex(text, /^warnings:\n {2}node n3 does not answer$/m);
@@ -105,4 +107,9 @@ test("a finished rebalance shows a full bar and its duration", (t) => {
     rebalance: { ...status.rebalance!, done: 4, inFlight: [], finishedAtMs: 13_000 },
   };
   t.regex(renderStatus(done, 99_000), /\[#{30}\] 4\/4 moves, done, 12 s/);
+});
+
+test("an idle group whose leader went quiet shows as quiet", (t) => {
+  const idle = { ...status, groups: [{ ...status.groups[0]!, quiet: true }] };
+  t.regex(renderStatus(idle, 31_000), /^0 +0-8191 +n2 +n2,n3 +- +7 +quiet$/m);
 });
