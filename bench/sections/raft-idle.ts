@@ -126,7 +126,10 @@ const section: BenchSection = {
   async run() {
     const port = 23_000 + (process.pid % 20_000);
     await run({ name: "quiet when idle (default)", coalesce: true, quiesce: true }, port);
-    await run({ name: "kept awake, heartbeats coalesced", coalesce: true, quiesce: false }, port + 1);
+    await run(
+      { name: "kept awake, heartbeats coalesced", coalesce: true, quiesce: false },
+      port + 1,
+    );
     await run(
       { name: "kept awake, one message per heartbeat", coalesce: false, quiesce: false },
       port + 2,
