@@ -230,7 +230,7 @@ export class Raft {
       message.to === this.id,
       () => `raft: message for node ${message.to} stepped on ${this.id}`,
     );
-    if (this.quiet && !this.isQuiesceFromLeader(message)) this.wakeFor(message.from);
+    if (this.quiet && this.wakes(message)) this.wakeFor(message.from);
     if (message.term > this.term) {
       if (!this.acceptHigherTerm(message)) return;
     } else if (message.term < this.term) {
@@ -675,13 +675,34 @@ export class Raft {
     return true;
   }
 
-  private isQuiesceFromLeader(message: Message): boolean {
-    return (
-      message.type === MessageType.heartbeat &&
-      message.quiesce &&
-      message.term === this.term &&
-      message.from === this.lead
-    );
+  /**
+   * Whether `message` wakes this quiet member. Answers to what a leader sent
+   * before it went quiet (in flight while it decided) do not, or a busy
+   * node would wake its groups as fast as they quiet: they carry nothing a
+   * quiet leader needs, as every member had acknowledged its whole log.
+   */
+  private wakes(message: Message): boolean {
+    if (message.term < this.term) return false;
+    if (this.role !== "leader") {
+      const quiesceFromLeader =
+        message.type === MessageType.heartbeat &&
+        message.quiesce &&
+        message.term === this.term &&
+        message.from === this.lead;
+      return !quiesceFromLeader;
+    }
+    switch (message.type) {
+      case MessageType.heartbeatResponse:
+        // Context 0: a follower that woke asks for heartbeats (wakeFor).
+        return message.context === 0;
+      case MessageType.appendResponse:
+        return message.reject;
+      case MessageType.voteResponse:
+      case MessageType.preVoteResponse:
+        return false;
+      default:
+        return true;
+    }
   }
 
   private wakeFor(from: NodeId): void {

@@ -186,6 +186,35 @@ test("a leader that went quiet serves no lease read before a quorum answers a he
   );
 });
 
+test("answers to heartbeats sent before a leader went quiet do not wake it", (t) => {
+  const cluster = Cluster.of(3);
+  cluster.elect(1);
+  cluster.tick(1);
+  cluster.stabilize();
+  t.true(
+    [1, 2, 3].every((id) => cluster.node(id).raw.quiesced),
+    "idle and quiet",
+  );
+  // The leader wakes and heartbeats; the followers wake and answer, but the
+  // answers are still on the way when the next heartbeat tick quiets it again.
+  cluster.node(1).raw.wake();
+  cluster.process([1]);
+  cluster.deliver();
+  cluster.process([2, 3]);
+  cluster.tick(1);
+  cluster.process([1]);
+  t.true(cluster.node(1).raw.quiesced, "quiet again");
+  const delivered = cluster.deliver();
+  t.true(delivered >= 4, "the stale answers and the quiescing heartbeats crossed");
+  t.true(
+    [1, 2, 3].every((id) => cluster.node(id).raw.quiesced),
+    "nobody woke",
+  );
+  cluster.tick(1, 5);
+  cluster.process();
+  t.is(cluster.deliver(), 0, "and nothing more is sent");
+});
+
 test("a disruptive rejoining node does not depose a healthy leader (pre-vote)", (t) => {
   const cluster = Cluster.of(3);
   cluster.elect(1);
