@@ -1,9 +1,11 @@
 // One node's Raft machinery on real time, disk and network: the shared log
 // (one fsync per batch for every group), the transport to the other nodes,
-// and the group members. A timer ticks every member; a processing pass takes
-// every member's Ready and follows the Ready contract (raw-node.ts):
-//   1. save entries and hard state of all of them under one fsync;
-//   2. send their messages;
+// and the group members. A timer ticks the members that are awake; a
+// processing pass takes every member's Ready and follows the Ready contract
+// (raw-node.ts):
+//   1. save entries and hard state of all of them under one fsync (a
+//      leader's appends and heartbeats leave before it, canSendBeforeSave);
+//   2. send their other messages;
 //   3. apply committed entries (groups in parallel, each in log order) and
 //      serve confirmed reads;
 //   4. advance.
@@ -19,7 +21,7 @@ import { type FileSystem, joinPath } from "../fs/file-system.js";
 import { BlockCache } from "../lsm/block-cache.js";
 import { RaftLogStorage } from "../raft/log-storage/log-storage.js";
 import { tickMembers } from "../raft/quiet-ticks.js";
-import type { RawNode } from "../raft/raw-node.js";
+import { canSendBeforeSave, type RawNode } from "../raft/raw-node.js";
 import { type PeerAddress, TcpTransport } from "../raft/transport/tcp-transport.js";
 import {
   type Entry,
@@ -429,6 +431,9 @@ export class NodeRuntime implements CheckpointSource {
           if (!member.raw.hasReady()) continue;
           const ready = member.raw.ready();
           batch.push({ member, ready });
+          // A leader's appends leave now: followers write while this node does.
+          for (const message of ready.messages)
+            if (canSendBeforeSave(message)) this.transport?.send(message);
           if (ready.snapshot !== undefined) await this.install(member, ready.snapshot);
           if (
             ready.snapshot !== undefined ||
@@ -458,7 +463,8 @@ export class NodeRuntime implements CheckpointSource {
         });
         await Promise.all(saves);
         for (const { ready } of batch)
-          for (const message of ready.messages) this.transport?.send(message);
+          for (const message of ready.messages)
+            if (!canSendBeforeSave(message)) this.transport?.send(message);
         await Promise.all(
           batch.map(async ({ member, ready }, index) => {
             await early[index];

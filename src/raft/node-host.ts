@@ -12,7 +12,7 @@ import type { RaftConfig } from "./config.js";
 import { limits } from "./limits.js";
 import type { RaftLogStorage } from "./log-storage/log-storage.js";
 import { tickMembers } from "./quiet-ticks.js";
-import { RawNode } from "./raw-node.js";
+import { canSendBeforeSave, RawNode } from "./raw-node.js";
 import {
   type PeerAddress,
   TcpTransport,
@@ -136,6 +136,8 @@ export class NodeHost {
         if (!group.raw.hasReady()) continue;
         const ready = group.raw.ready();
         batch.push({ group, ready });
+        for (const message of ready.messages)
+          if (canSendBeforeSave(message)) this.transport?.send(message);
         if (
           ready.snapshot !== undefined ||
           ready.entries.length > 0 ||
@@ -169,7 +171,8 @@ export class NodeHost {
   }
 
   private finish(group: HostedGroup, ready: ReturnType<RawNode["ready"]>): void {
-    for (const message of ready.messages) this.transport?.send(message);
+    for (const message of ready.messages)
+      if (!canSendBeforeSave(message)) this.transport?.send(message);
     for (const entry of ready.committedEntries) {
       group.apply(entry);
       const waiter = group.waiters.get(entry.index);

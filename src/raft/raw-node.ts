@@ -7,7 +7,8 @@
 //      start at or below the last persisted index: everything from its first
 //      index on is replaced (a suffix truncation).
 //   2. Only then send `messages`: votes and acknowledgements promise that
-//      what they describe survives a crash.
+//      what they describe survives a crash. The messages for which
+//      canSendBeforeSave() is true may instead leave before step 1.
 //   3. Apply `committedEntries` in order, and serve each `readStates` read
 //      once the applied index reaches its index.
 //   4. Call advance(). No other Ready is handed out in between; step(),
@@ -31,11 +32,27 @@ import {
   entryBytes,
   type HardState,
   type Message,
+  MessageType,
   type NodeId,
   type ReadState,
   type Snapshot,
   type SoftState,
 } from "./types.js";
+
+/**
+ * Whether `message` may leave before its Ready is persisted: a leader's
+ * appends, heartbeats and snapshot chunks promise nothing about its own
+ * disk, as the leader counts its own entries toward commit only once they
+ * are durable (Raft thesis §10.2.1). Sent early, followers write while the
+ * leader does.
+ */
+export function canSendBeforeSave(message: Message): boolean {
+  return (
+    message.type === MessageType.append ||
+    message.type === MessageType.heartbeat ||
+    message.type === MessageType.snapshot
+  );
+}
 
 export interface Ready {
   /** Set when the leader or role changed since the last Ready. */

@@ -8,8 +8,7 @@ import { confStateAfter, describeConfState } from "../../src/raft/conf-change.js
 import type { RaftConfig } from "../../src/raft/config.js";
 import type { Prng } from "../../src/raft/prng.js";
 import type { RaftStartState } from "../../src/raft/raft.js";
-import type { Ready } from "../../src/raft/raw-node.js";
-import { RawNode } from "../../src/raft/raw-node.js";
+import { canSendBeforeSave, RawNode, type Ready } from "../../src/raft/raw-node.js";
 import {
   type ConfState,
   type Entry,
@@ -83,6 +82,8 @@ export class SimNode {
     private readonly bootConf: ConfState,
     private readonly invariants: Invariants,
     private readonly callbacks: NodeCallbacks,
+    /** Send what canSendBeforeSave allows before the Ready's sync, as the real node does. */
+    private readonly sendBeforeSave: boolean,
   ) {
     this.conf = bootConf;
   }
@@ -150,6 +151,10 @@ export class SimNode {
     if (ready.snapshot !== undefined) this.disk.writeSnapshot(ready.snapshot);
     this.disk.writeEntries(ready.entries);
     if (ready.hardState !== undefined) this.disk.writeHardState(ready.hardState);
+    if (this.sendBeforeSave) {
+      for (const message of ready.messages)
+        if (canSendBeforeSave(message)) this.callbacks.send(message);
+    }
     this.inProgress = {
       ready,
       syncAt: ready.mustSync ? now + random.int(syncDelayTicks + 1) : now,
@@ -167,7 +172,9 @@ export class SimNode {
     }
     this.inProgress = undefined;
     const { ready } = pending;
-    for (const message of ready.messages) this.callbacks.send(message);
+    for (const message of ready.messages) {
+      if (!this.sendBeforeSave || !canSendBeforeSave(message)) this.callbacks.send(message);
+    }
     if (ready.snapshot !== undefined) {
       this.machine = RegisterMachine.fromSnapshot(ready.snapshot.data);
       this.conf = ready.snapshot.meta.conf;

@@ -66,6 +66,8 @@ export interface SimulationParameters {
   readonly checkQuorum: boolean;
   readonly quiesce: boolean;
   readonly falseSuspicionRate: number;
+  /** Leaders send appends before their own sync (raw-node.ts canSendBeforeSave). */
+  readonly sendBeforeSave: boolean;
 }
 
 export function deriveParameters(seed: number, scale = 1): SimulationParameters {
@@ -93,6 +95,7 @@ export function deriveParameters(seed: number, scale = 1): SimulationParameters 
     spareCount: 1 + random.int(2),
     quiesce: random.chance(0.75),
     falseSuspicionRate: random.int(10) / 1000,
+    sendBeforeSave: random.chance(0.75),
   };
 }
 
@@ -103,7 +106,7 @@ export function describeParameters(p: SimulationParameters): string {
     `syncDelayMax=${p.syncDelayTicksMax} crash=${p.crashRate} partition=${p.partitionRate} ` +
     `diskFailure=${p.diskFailureRate} snapshot=${p.snapshotRate} confChange=${p.confChangeRate} ` +
     `transfer=${p.transferRate} readMode=${p.readMode} preVote=${p.preVote} checkQuorum=${p.checkQuorum} ` +
-    `quiesce=${p.quiesce} falseSuspicion=${p.falseSuspicionRate}`
+    `quiesce=${p.quiesce} falseSuspicion=${p.falseSuspicionRate} sendBeforeSave=${p.sendBeforeSave}`
   );
 }
 
@@ -179,6 +182,7 @@ export class Simulation {
           readServed: (context, value) => this.completeRead(context, value),
           event: (line) => this.event(line),
         },
+        parameters.sendBeforeSave,
       );
       if (id <= parameters.nodeCount) node.start();
       this.nodes.push(node);
