@@ -167,3 +167,12 @@ test("a search that runs out of time says unknown rather than guessing", (t) => 
   history.push(read(99, 1000, 101, 102));
   t.is(checkOperations(registerModel, history, { timeoutMs: 0 }).verdict, "unknown");
 });
+
+test("a search that outgrows its memory budget says unknown, and why, rather than ending the process", (t) => {
+  const history: RegisterOperation[] = [];
+  for (let i = 0; i < 40; i++) history.push(write(i, i, 0, unknownReturn));
+  history.push(read(99, 1000, 101, 102));
+  const result = checkOperations(registerModel, history, { memoryBytesMax: 1024 * 1024 });
+  t.is(result.verdict, "unknown");
+  t.regex(result.explanation, /memo table passed 1 MiB/);
+});

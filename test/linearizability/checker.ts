@@ -27,6 +27,8 @@ export interface PartitionResult {
   readonly longestPrefix: readonly number[];
   /** For "not-linearizable": an operation that returned but could not be placed. */
   readonly blockingOperation: number | undefined;
+  /** For "unknown": what stopped the search. */
+  readonly gaveUp?: string;
 }
 
 export interface CheckResult {
@@ -39,6 +41,12 @@ export interface CheckResult {
 export interface CheckOptions {
   /** Give up (verdict "unknown") after this much wall time per partition. */
   readonly timeoutMs?: number;
+  /**
+   * Give up (verdict "unknown") when a partition's memo table holds this
+   * many bytes (default 1 GiB): a search too large would otherwise end the
+   * process, and the verdict with it.
+   */
+  readonly memoryBytesMax?: number;
   /**
    * Check every partition even after one fails (default false: one failure
    * decides the verdict, and proving failure can take a full search).
@@ -59,7 +67,10 @@ export function checkOperations<State, Input, Output>(
   let verdict: Verdict = "linearizable";
   let explanation = "";
   for (const partition of partitions) {
-    const result = checkPartition(model, partition, options.timeoutMs ?? 60_000);
+    const result = checkPartition(model, partition, {
+      timeoutMs: options.timeoutMs ?? 60_000,
+      memoryBytesMax: options.memoryBytesMax ?? 1024 * 1024 * 1024,
+    });
     results.push(result);
     if (result.verdict === "not-linearizable") {
       if (verdict !== "not-linearizable") explanation = explain(model, partition, result);
@@ -67,6 +78,7 @@ export function checkOperations<State, Input, Output>(
       if (options.checkAllPartitions !== true) break;
     } else if (result.verdict === "unknown" && verdict === "linearizable") {
       verdict = "unknown";
+      explanation = `${model.name}: no verdict for a partition of ${result.operationCount} operations: ${result.gaveUp}`;
     }
   }
   return { verdict, partitions: results, explanation };
@@ -164,14 +176,15 @@ function zobristWords(count: number): Uint32Array {
 function checkPartition<State, Input, Output>(
   model: Model<State, Input, Output>,
   operations: readonly Operation<Input, Output>[],
-  timeoutMs: number,
+  limits: { readonly timeoutMs: number; readonly memoryBytesMax: number },
 ): PartitionResult {
   const list = buildEvents(operations);
   const zobrist = zobristWords(operations.length);
   const linearized = new Bitset(operations.length);
   const cache = new Map<number, { words: Uint32Array; state: State }[]>();
   const stack: { call: number; state: State }[] = [];
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + limits.timeoutMs;
+  let cacheBytes = 0;
   let setHash = 0;
   let state = model.init();
   let longest: number[] = [];
@@ -180,13 +193,22 @@ function checkPartition<State, Input, Output>(
   let steps = 0;
 
   while (list.next[head] !== noNode) {
-    if ((++steps & 0xfff) === 0 && Date.now() > deadline) {
-      return {
-        verdict: "unknown",
-        operationCount: operations.length,
-        longestPrefix: longest,
-        blockingOperation,
-      };
+    if ((++steps & 0xfff) === 0) {
+      const gaveUp =
+        Date.now() > deadline
+          ? `searched for ${limits.timeoutMs} ms`
+          : cacheBytes > limits.memoryBytesMax
+            ? `memo table passed ${Math.round(cacheBytes / 2 ** 20)} MiB`
+            : undefined;
+      if (gaveUp !== undefined) {
+        return {
+          verdict: "unknown",
+          operationCount: operations.length,
+          longestPrefix: longest,
+          blockingOperation,
+          gaveUp,
+        };
+      }
     }
     const operationIndex = list.operationOf[entry]!;
     if (list.matching[entry] !== -1) {
@@ -203,6 +225,8 @@ function checkPartition<State, Input, Output>(
             cache.set(key, bucket);
           }
           bucket.push({ words: linearized.words.slice(), state: nextState });
+          // The bitset, its object and the bucket slot; the state is shared or small.
+          cacheBytes += linearized.words.byteLength + 64;
           stack.push({ call: entry, state });
           setHash ^= zobrist[operationIndex]!;
           state = nextState;
