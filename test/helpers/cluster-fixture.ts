@@ -7,7 +7,7 @@ import { ProcessCluster, type ProcessClusterOptions } from "./process-cluster.js
 /**
  * A cluster for the tests of one file: started before them, stopped after
  * them (failed or not), its nodes' last output logged with a failed test,
- * whose data and full logs are kept.
+ * whose data and full logs are kept (MEMRAFT_KEEP_CLUSTER=1: kept always).
  */
 export function useProcessCluster(options: ProcessClusterOptions = {}): () => ProcessCluster {
   let cluster: ProcessCluster | undefined;
@@ -16,7 +16,8 @@ export function useProcessCluster(options: ProcessClusterOptions = {}): () => Pr
     cluster = await ProcessCluster.start(options);
   });
   test.after.always(async () => {
-    const kept = await cluster?.stop({ keepFiles: failed });
+    const keep = failed || process.env.MEMRAFT_KEEP_CLUSTER === "1";
+    const kept = await cluster?.stop({ keepFiles: keep });
     if (kept !== undefined) console.error(`memraft cluster data and node logs kept in ${kept}`);
   });
   test.afterEach.always((t) => {
