@@ -665,7 +665,10 @@ export class LsmEngine {
     const stall = this.stallReason(bytes);
     if (stall === undefined) return undefined;
     this.counters.refusedWrites++;
-    if (this.counters.stallStartedAt < 0) this.counters.stallStartedAt = performance.now();
+    if (this.counters.stallStartedAt < 0) {
+      this.counters.stallStartedAt = performance.now();
+      this.logger.info({ reason: stall }, "write stall begins");
+    }
     return new MemraftError("ERR_QUEUE_FULL", `write stall: ${stall}`, {
       directory: this.directory,
     });
@@ -890,8 +893,10 @@ export class LsmEngine {
 
   private notify(): void {
     if (this.counters.stallStartedAt >= 0 && this.stallReason(0) === undefined) {
-      this.counters.stalledMs += performance.now() - this.counters.stallStartedAt;
+      const stalledMs = performance.now() - this.counters.stallStartedAt;
+      this.counters.stalledMs += stalledMs;
       this.counters.stallStartedAt = -1;
+      this.logger.info({ stalledMs: Math.round(stalledMs) }, "write stall ends");
     }
     const waiters = this.waiters;
     this.waiters = [];
