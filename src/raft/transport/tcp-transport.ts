@@ -1,8 +1,9 @@
 // Raft messages between nodes over TCP: one connection per pair of nodes
 // (the lower id dials, the higher accepts), carrying every group's messages.
 // Messages for one peer are gathered for one event-loop turn and written as
-// one frame. Queues are bounded: when a peer is unreachable or slow, new
-// messages beyond queueBytesMax are dropped and counted (Raft retransmits).
+// one frame. Messages for a peer that is not connected are dropped, and
+// queues are bounded: when a peer is slow, new messages beyond queueBytesMax
+// are dropped; both are counted (Raft retransmits).
 //
 // The same connection carries the owner's application payloads (requests
 // between nodes: forwarded client commands, snapshot files), which are
@@ -189,7 +190,10 @@ export class TcpTransport {
     const peer = this.peers.get(message.to);
     if (peer === undefined || this.closed) return;
     const bytes = estimateBytes(message);
-    if (peer.queueBytes + bytes > this.queueBytesMax) {
+    // Nothing waits for a peer that is not connected: Raft sends again what
+    // matters, and a backlog kept for it would reach it stale, all at once,
+    // costing both nodes seconds of encoding and rejecting.
+    if (peer.socket === undefined || peer.queueBytes + bytes > this.queueBytesMax) {
       this.droppedMessages++;
       return;
     }

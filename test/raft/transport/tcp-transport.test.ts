@@ -128,6 +128,51 @@ test("an idle group goes quiet over TCP; when the leader's node goes, the follow
   }
 });
 
+test("messages for a peer that is not connected are dropped, not delivered stale once it connects", async (t) => {
+  const addresses = new Map<number, PeerAddress>([
+    [1, { host: "127.0.0.1", port: port + 10 }],
+    [2, { host: "127.0.0.2", port: port + 10 }],
+  ]);
+  const received: Message[] = [];
+  const make = (nodeId: number) =>
+    new TcpTransport({
+      nodeId,
+      listen: addresses.get(nodeId)!,
+      peers: addresses,
+      deliver: (messages) => received.push(...messages),
+      logger: silentLogger,
+      reconnectDelayMsMax: 50,
+    });
+  const one = make(1);
+  const two = make(2);
+  await one.start();
+  try {
+    const heartbeat = (context: number): Message => ({
+      groupId: 1,
+      from: 1,
+      to: 2,
+      term: 1,
+      type: MessageType.heartbeat,
+      commit: 0,
+      context,
+      quiesce: false,
+    });
+    for (let i = 1; i <= 100; i++) one.send(heartbeat(i));
+    t.is(one.droppedMessages, 100, "node 2 is down: nothing is kept for it");
+    await two.start();
+    await until(() => one.connected(2), "node 1 to connect to node 2");
+    one.send(heartbeat(101));
+    await until(() => received.length > 0, "the message sent after connecting");
+    t.deepEqual(
+      received.map((m) => (m.type === MessageType.heartbeat ? m.context : -1)),
+      [101],
+    );
+  } finally {
+    await one.close();
+    await two.close();
+  }
+});
+
 test("a peer with the wrong handshake is disconnected", async (t) => {
   const addresses = new Map<number, PeerAddress>([[1, { host: "127.0.0.1", port: port + 1 }]]);
   const transport = new TcpTransport({
