@@ -10,6 +10,33 @@ export function memcachedAvailable(): ToolCheck {
   return checkTool("memcached", () => (findExecutable("memcached") ? undefined : "not on PATH"));
 }
 
+/**
+ * `count` distinct free ports: each listener stays open until all are
+ * taken, as the kernel may hand a just-closed port out again at once.
+ */
+export async function freePorts(host: string, count: number): Promise<number[]> {
+  const servers = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, host, () => resolve());
+      });
+    }
+    return servers.map((server) => {
+      const address = server.address();
+      if (address === null || typeof address !== "object") throw new Error("no port");
+      return address.port;
+    });
+  } finally {
+    await Promise.all(
+      servers.map((server) => new Promise((resolve) => server.close(() => resolve(undefined)))),
+    );
+  }
+}
+
 export function freePort(host = "127.0.0.1"): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

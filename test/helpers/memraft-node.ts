@@ -12,7 +12,7 @@ import type { FileSystem } from "../../src/fs/file-system.js";
 import { defaultSettings } from "../../src/server/settings.js";
 import { systemClock } from "../../src/store/clock.js";
 import { silentLogger } from "../../src/util/logger.js";
-import { freePort } from "./memcached-process.js";
+import { freePorts } from "./memcached-process.js";
 import { waitFor } from "./wait.js";
 
 export interface TestNodeOptions {
@@ -92,10 +92,11 @@ export async function startInProcessCluster(
   const nodesConfig: NodeConfig[] = [];
   for (let i = 0; i < count; i++) {
     const host = `127.0.0.${i + 1}`;
+    const [clientPort, peerPort] = (await freePorts(host, 2)) as [number, number];
     nodesConfig.push({
       id: `n${i + 1}`,
-      client: { host, port: await freePort(host) },
-      peer: { host, port: await freePort(host) },
+      client: { host, port: clientPort },
+      peer: { host, port: peerPort },
       dataDir: join(root, `n${i + 1}`),
       weight: 1,
       draining: false,

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ReadMode } from "../../src/cluster/replicated-store.js";
 import type { Endpoint } from "./kv-client.js";
-import { freePort } from "./memcached-process.js";
+import { freePorts } from "./memcached-process.js";
 import { RawClient } from "./raw-client.js";
 import { waitFor } from "./wait.js";
 
@@ -177,13 +177,8 @@ export class ProcessCluster {
     for (let index = 0; index < settings.nodeCount; index++) {
       const host = `127.0.0.${index + 1}`;
       const id = `n${index + 1}`;
-      nodes.push({
-        id,
-        host,
-        port: await freePort(host),
-        peerPort: await freePort(host),
-        dataDir: join(directory, id),
-      });
+      const [port, peerPort] = (await freePorts(host, 2)) as [number, number];
+      nodes.push({ id, host, port, peerPort, dataDir: join(directory, id) });
     }
     const configPath = join(directory, "cluster.yaml");
     const cluster = new ProcessCluster(nodes, directory, configPath, settings);
@@ -205,13 +200,8 @@ export class ProcessCluster {
     const index = this.members.length;
     const host = `127.0.0.${index + 1}`;
     const id = `n${index + 1}`;
-    const node: ClusterNode = {
-      id,
-      host,
-      port: await freePort(host),
-      peerPort: await freePort(host),
-      dataDir: join(this.directory, id),
-    };
+    const [port, peerPort] = (await freePorts(host, 2)) as [number, number];
+    const node: ClusterNode = { id, host, port, peerPort, dataDir: join(this.directory, id) };
     this.members.push(node);
     this.writeConfig();
     return node;
