@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, startMemcached } from "../../test/helpers/memcached-process.js";
+import { freePort, freePorts, startMemcached } from "../../test/helpers/memcached-process.js";
 import { RawClient } from "../../test/helpers/raw-client.js";
 import { findExecutable } from "../../test/helpers/tools.js";
 import { waitFor, waitForPort } from "../../test/helpers/wait.js";
@@ -80,7 +80,8 @@ async function cluster(groups: number): Promise<Target> {
   const nodes = [];
   for (let i = 1; i <= 3; i++) {
     const host = `127.0.0.${i}`;
-    nodes.push({ id: `n${i}`, host, client: await freePort(host), peer: await freePort(host) });
+    const [client, peer] = (await freePorts(host, 2)) as [number, number];
+    nodes.push({ id: `n${i}`, host, client, peer });
   }
   const file = join(root, "cluster.yaml");
   writeFileSync(

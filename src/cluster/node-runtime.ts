@@ -260,6 +260,7 @@ export class NodeRuntime implements CheckpointSource {
 
   private async finishDrop(groupId: GroupId): Promise<void> {
     await this.storage.removeGroup(groupId);
+    this.hashesComparedAt.delete(groupId);
     for (const held of [this.snapshots.get(groupId), this.previousSnapshots.get(groupId)]) {
       if (held !== undefined) await removeTree(this.options.fs, held.directory);
     }
@@ -402,17 +403,9 @@ export class NodeRuntime implements CheckpointSource {
 
   private tick(): void {
     const { tickMs, electionTicks } = this.options.limits;
-    const transport = this.transport;
-    const ticked = tickMembers(
-      this.rawNodes(),
-      (leader) => transport === undefined || transport.suspects(leader, electionTicks * tickMs),
-    );
+    const ticked = tickMembers(this.members.values(), this.transport, electionTicks * tickMs);
     this.requestIdleFlushes();
     if (ticked > 0) this.schedule();
-  }
-
-  private *rawNodes(): Iterable<RawNode> {
-    for (const member of this.members.values()) yield member.raw;
   }
 
   private receive(messages: Message[]): void {
@@ -455,11 +448,12 @@ export class NodeRuntime implements CheckpointSource {
         // write then waits for one fsync, not for the next batch's too.
         const early = batch.map(({ member, ready }) => {
           if (ready.softState !== undefined) member.roleChanged(ready.softState);
-          const applied = member.applyCommitted(durablePrefix(ready));
+          const prefix = durablePrefix(ready);
+          const applied = member.applyCommitted(prefix);
           // Awaited below, where a failure surfaces; this only keeps one
           // that fails while the saves are awaited from going unhandled.
           applied.catch(() => undefined);
-          return applied;
+          return { applied, count: prefix.length };
         });
         await Promise.all(saves);
         for (const { ready } of batch)
@@ -467,8 +461,9 @@ export class NodeRuntime implements CheckpointSource {
             if (!canSendBeforeSave(message)) this.transport?.send(message);
         await Promise.all(
           batch.map(async ({ member, ready }, index) => {
-            await early[index];
-            await member.applyCommitted(ready.committedEntries.slice(durablePrefix(ready).length));
+            const { applied, count } = early[index]!;
+            await applied;
+            await member.applyCommitted(ready.committedEntries.slice(count));
             member.confirmReads(ready.readStates);
             member.raw.advance();
           }),

@@ -76,17 +76,9 @@ export class NodeHost {
 
   start(tickMs: number, electionTicks: number): void {
     this.timer = setInterval(() => {
-      const transport = this.transport;
-      const ticked = tickMembers(
-        this.rawNodes(),
-        (leader) => transport === undefined || transport.suspects(leader, electionTicks * tickMs),
-      );
-      if (ticked > 0) this.schedule();
+      if (tickMembers(this.groups.values(), this.transport, electionTicks * tickMs) > 0)
+        this.schedule();
     }, tickMs);
-  }
-
-  private *rawNodes(): Iterable<RawNode> {
-    for (const group of this.groups.values()) yield group.raw;
   }
 
   stop(): void {

@@ -4,24 +4,31 @@
 // a quiet follower never times out by itself.
 
 import type { RawNode } from "./raw-node.js";
+import type { TcpTransport } from "./transport/tcp-transport.js";
 import type { NodeId } from "./types.js";
 
-/** Ticks every member that is awake, after waking the ones that must be; returns how many ticked. */
+/**
+ * Ticks every member that is awake, after waking the ones that must be;
+ * returns how many ticked. A leader seems down when `transport` (the
+ * node-level failure detector) has not heard from its node for an election
+ * timeout; with no transport (a node on its own) there is no quiet follower.
+ */
 export function tickMembers(
-  members: Iterable<RawNode>,
-  leaderSeemsDown: (leader: NodeId) => boolean,
+  members: Iterable<{ readonly raw: RawNode }>,
+  transport: TcpTransport | undefined,
+  electionTimeoutMs: number,
 ): number {
   let ticked = 0;
   // Asked once per leader per tick: many quiet groups share a few leaders.
   let verdicts: Map<NodeId, boolean> | undefined;
-  for (const raw of members) {
+  for (const { raw } of members) {
     if (raw.quiesced) {
       const raft = raw.raft;
       if (raft.role === "leader") continue;
       verdicts ??= new Map();
       let down = verdicts.get(raft.lead);
       if (down === undefined) {
-        down = leaderSeemsDown(raft.lead);
+        down = transport === undefined || transport.suspects(raft.lead, electionTimeoutMs);
         verdicts.set(raft.lead, down);
       }
       if (!down) continue;

@@ -190,11 +190,7 @@ export function evenOutPlacement(
   const result = new Map<number, readonly string[]>();
   for (const [groupId, replicas] of placement) {
     // Best first, as placeReplicas gives them: the first is the preferred leader.
-    const byNode = scores.get(groupId)!;
-    result.set(
-      groupId,
-      [...replicas].sort((a, b) => byNode.get(b)! - byNode.get(a)! || (a < b ? -1 : 1)),
-    );
+    result.set(groupId, [...replicas].sort(byScore(groupId)));
   }
   return result;
 }

@@ -37,23 +37,30 @@ test.serial(
     } finally {
       writer.close();
     }
-    let status = await statusOf(nodes[0]!);
+    // The status answers only once the cluster recorded its configuration.
+    let status: ClusterStatus | undefined;
+    let lastError = "";
     try {
       await waitFor(
         "every data group led and quiet",
         async () => {
-          status = await statusOf(nodes[0]!);
+          try {
+            status = await statusOf(nodes[0]!);
+          } catch (error) {
+            lastError = (error as Error).message;
+            return false;
+          }
           return dataGroups(status).every((g) => g.leader !== null && g.quiet);
         },
         30_000,
         100,
       );
     } catch (error) {
-      const groups = status.groups.map((g) => `${g.id}: leader ${g.leader}, quiet ${g.quiet}`);
-      throw new Error(`${(error as Error).message}; last seen: ${groups.join("; ")}`);
+      const groups = status?.groups.map((g) => `${g.id}: leader ${g.leader}, quiet ${g.quiet}`);
+      throw new Error(`${(error as Error).message}; last seen: ${groups?.join("; ") ?? lastError}`);
     }
-    const victim = nodes.find((node) => node.id === dataGroups(status)[0]!.leader)!;
-    const led = dataGroups(status)
+    const victim = nodes.find((node) => node.id === dataGroups(status!)[0]!.leader)!;
+    const led = dataGroups(status!)
       .filter((g) => g.leader === victim.id)
       .map((g) => g.id);
     t.log(`idle: every data group quiet; killing ${victim.id}, leader of groups ${led}`);

@@ -97,11 +97,6 @@ export class KeyHistory {
     this.acknowledged++;
   }
 
-  /** Operations acknowledged since the last check. */
-  get acknowledgedCount(): number {
-    return this.acknowledged;
-  }
-
   /** The states a recovery may show: after every acknowledged operation, and after each later one. */
   allowedStates(): (string | undefined)[] {
     let state = this.base;

@@ -13,7 +13,7 @@
 // heartbeats or heartbeat responses for a peer (one per group), they travel
 // as one compact frame, and the receiver turns it back into the individual
 // messages, so the core never knows. The frames of one pass leave in one
-// write (the socket is corked around them).
+// socket write.
 //
 // The transport is also the node-level failure detector that quiet groups
 // need (Raft.quiesced): a connection that carried nothing for keepaliveMs
@@ -277,11 +277,7 @@ export class TcpTransport {
       peer.applicationQueue = [];
       peer.applicationQueueBytes = 0;
     }
-    // The writer is reused: hand the socket its own copy, every frame of the pass in one write.
-    socket.write(Buffer.from(writer.view()));
-    this.sentBytes += writer.length;
-    this.socketWrites++;
-    peer.lastSentMs = performance.now();
+    this.writePass(peer, socket);
   }
 
   private sendKeepalives(): void {
@@ -290,15 +286,20 @@ export class TcpTransport {
       const socket = peer.socket;
       if (socket === undefined || socket.writableNeedDrain) continue;
       if (now - peer.lastSentMs < this.keepaliveMs) continue;
-      const writer = this.writer;
-      writer.reset();
-      this.endFrame(writer, this.startFrame(writer, frameKindKeepalive, 0));
-      socket.write(Buffer.from(writer.view()));
-      this.sentBytes += writer.length;
-      this.socketWrites++;
+      this.writer.reset();
+      this.endFrame(this.writer, this.startFrame(this.writer, frameKindKeepalive, 0));
+      this.writePass(peer, socket);
       this.keepalivesSent++;
-      peer.lastSentMs = now;
     }
+  }
+
+  /** Writes what the writer holds to `peer` as one socket write. */
+  private writePass(peer: Peer, socket: Socket): void {
+    // The writer is reused: hand the socket its own copy.
+    socket.write(Buffer.from(this.writer.view()));
+    this.sentBytes += this.writer.length;
+    this.socketWrites++;
+    peer.lastSentMs = performance.now();
   }
 
   private writeRaftFrames(writer: ByteWriter, queue: readonly Message[]): void {
