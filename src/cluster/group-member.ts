@@ -16,8 +16,7 @@
 
 import { makeDirectoryDurably, writeFileDurably } from "../fs/durable-file.js";
 import { directoryOf, type FileSystem, joinPath } from "../fs/file-system.js";
-import type { BlockCache } from "../lsm/block-cache.js";
-import { LsmEngine } from "../lsm/engine.js";
+import { type BlockCache, LsmEngine } from "../lsm/index.js";
 import { type ConfChange, confStateAfter } from "../raft/conf-change.js";
 import type { RaftConfig } from "../raft/config.js";
 import type { RecoveredGroup } from "../raft/log-storage/log-reader.js";

@@ -2,8 +2,7 @@
 // write batches carrying the log index they apply (the engine records, with
 // each flush, the index its files cover); reads go to the engine.
 
-import type { LsmEngine } from "../lsm/engine.js";
-import { WriteBatch } from "../lsm/write-batch.js";
+import { type LsmEngine, WriteBatch } from "../lsm/index.js";
 import type { ItemTable, TableChange } from "../store/state-machine.js";
 import { MemraftError } from "../util/errors.js";
 

@@ -18,7 +18,7 @@
 // followers. A member that holds back cleanup while idle is made to flush.
 
 import { type FileSystem, joinPath } from "../fs/file-system.js";
-import { BlockCache } from "../lsm/block-cache.js";
+import { BlockCache } from "../lsm/index.js";
 import { RaftLogStorage } from "../raft/log-storage/log-storage.js";
 import { tickMembers } from "../raft/quiet-ticks.js";
 import { canSendBeforeSave, type RawNode } from "../raft/raw-node.js";
