@@ -12,6 +12,7 @@ import { type PeerAddress, TcpTransport } from "../../../src/raft/transport/tcp-
 import { type Entry, EntryType, type Message, MessageType } from "../../../src/raft/types.js";
 import { silentLogger } from "../../../src/util/logger.js";
 import { FaultFileSystem } from "../../helpers/fault-fs.js";
+import { freePort } from "../../helpers/memcached-process.js";
 
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -132,8 +133,8 @@ test("an idle group goes quiet over TCP; when the leader's node goes, the follow
 
 test("messages for a peer that is not connected are dropped, not delivered stale once it connects", async (t) => {
   const addresses = new Map<number, PeerAddress>([
-    [1, { host: "127.0.0.1", port: port + 10 }],
-    [2, { host: "127.0.0.2", port: port + 10 }],
+    [1, { host: "127.0.0.1", port: await freePort("127.0.0.1") }],
+    [2, { host: "127.0.0.2", port: await freePort("127.0.0.2") }],
   ]);
   const received: Message[] = [];
   const make = (nodeId: number) =>
