@@ -4,7 +4,7 @@
 // for every third of them, and answers the parent's "sample" requests with
 // its counters.
 //
-// argv: nodeId portBase groupCount coalesce(0|1) quiesce(0|1) tickMs directory
+// argv: nodeId ports(comma-separated, node 1 first) groupCount coalesce(0|1) quiesce(0|1) tickMs directory
 
 import { join } from "node:path";
 import { NodeFileSystem } from "../src/fs/node-file-system.js";
@@ -29,9 +29,15 @@ export interface IdleSample {
   readonly detectorWakes: number;
 }
 
-const [nodeId, portBase, groupCount, coalesce, quiesce, tickMs] = process.argv
-  .slice(2, 8)
-  .map(Number) as [number, number, number, number, number, number];
+const [nodeId, , groupCount, coalesce, quiesce, tickMs] = process.argv.slice(2, 8).map(Number) as [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
+const ports = process.argv[3]!.split(",").map(Number);
 const directory = process.argv[8]!;
 
 let readies = 0;
@@ -48,7 +54,7 @@ RawNode.prototype.wake = function countedWake(this: RawNode) {
 };
 
 const addresses = new Map<number, PeerAddress>(
-  [1, 2, 3].map((id) => [id, { host: `127.0.0.${id}`, port: portBase }]),
+  [1, 2, 3].map((id) => [id, { host: `127.0.0.${id}`, port: ports[id - 1]! }]),
 );
 const storage = await RaftLogStorage.open(
   new NodeFileSystem(),

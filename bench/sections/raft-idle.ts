@@ -14,6 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../test/helpers/memcached-process.js";
 import type { IdleSample } from "../raft-idle-node.js";
 import type { BenchSection } from "../run.js";
 
@@ -65,12 +66,15 @@ interface IdleRun {
   readonly quiesce: boolean;
 }
 
-async function run({ name, coalesce, quiesce }: IdleRun, port: number): Promise<void> {
+async function run({ name, coalesce, quiesce }: IdleRun): Promise<void> {
+  const ports = await Promise.all([1, 2, 3].map((id) => freePort(`127.0.0.${id}`)));
   const directory = mkdtempSync(join(tmpdir(), "memraft-idle-bench-"));
   const children = [1, 2, 3].map((id) =>
     fork(
       nodeScript,
-      [id, port, groupCount, coalesce ? 1 : 0, quiesce ? 1 : 0, tickMs, directory].map(String),
+      [id, ports.join(","), groupCount, coalesce ? 1 : 0, quiesce ? 1 : 0, tickMs, directory].map(
+        String,
+      ),
       { stdio: ["ignore", "inherit", "inherit", "ipc"] },
     ),
   );
@@ -124,16 +128,9 @@ const section: BenchSection = {
   name: "raft-idle",
   description: `${groupCount} idle 3-voter groups on 3 node processes (TCP on 127.0.0.1-3), tick ${tickMs} ms, heartbeat every 2 ticks, ${seconds} s`,
   async run() {
-    const port = 23_000 + (process.pid % 20_000);
-    await run({ name: "quiet when idle (default)", coalesce: true, quiesce: true }, port);
-    await run(
-      { name: "kept awake, heartbeats coalesced", coalesce: true, quiesce: false },
-      port + 1,
-    );
-    await run(
-      { name: "kept awake, one message per heartbeat", coalesce: false, quiesce: false },
-      port + 2,
-    );
+    await run({ name: "quiet when idle (default)", coalesce: true, quiesce: true });
+    await run({ name: "kept awake, heartbeats coalesced", coalesce: true, quiesce: false });
+    await run({ name: "kept awake, one message per heartbeat", coalesce: false, quiesce: false });
   },
 };
 

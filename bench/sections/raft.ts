@@ -15,6 +15,7 @@ import { type NodeHost, startNode } from "../../src/raft/node-host.js";
 import { Prng } from "../../src/raft/prng.js";
 import type { PeerAddress, TcpTransport } from "../../src/raft/transport/tcp-transport.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { freePort } from "../../test/helpers/memcached-process.js";
 import type { BenchSection } from "../run.js";
 
 const durationSeconds = Number(process.env.BENCH_SECONDS ?? 15);
@@ -30,10 +31,11 @@ interface Node {
 }
 
 async function startCluster(directory: string): Promise<Node[]> {
-  const port = 21_000 + (process.pid % 20_000);
-  const addresses = new Map<number, PeerAddress>(
-    [1, 2, 3].map((id) => [id, { host: `127.0.0.${id}`, port }]),
-  );
+  const addresses = new Map<number, PeerAddress>();
+  for (const id of [1, 2, 3]) {
+    const host = `127.0.0.${id}`;
+    addresses.set(id, { host, port: await freePort(host) });
+  }
   const nodes: Node[] = [];
   for (const id of [1, 2, 3]) {
     const storage = await RaftLogStorage.open(

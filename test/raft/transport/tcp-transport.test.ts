@@ -12,7 +12,7 @@ import { type PeerAddress, TcpTransport } from "../../../src/raft/transport/tcp-
 import { type Entry, EntryType, type Message, MessageType } from "../../../src/raft/types.js";
 import { silentLogger } from "../../../src/util/logger.js";
 import { FaultFileSystem } from "../../helpers/fault-fs.js";
-import { freePort } from "../../helpers/memcached-process.js";
+import { freePort, freePorts } from "../../helpers/memcached-process.js";
 
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -22,10 +22,12 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
   }
 }
 
-async function cluster(port: number, tickMs = 10) {
-  const addresses = new Map<number, PeerAddress>(
-    [1, 2, 3].map((id) => [id, { host: `127.0.0.${id}`, port }]),
-  );
+async function cluster(tickMs = 10) {
+  const addresses = new Map<number, PeerAddress>();
+  for (const id of [1, 2, 3]) {
+    const host = `127.0.0.${id}`;
+    addresses.set(id, { host, port: await freePort(host) });
+  }
   const nodes = [];
   for (const id of [1, 2, 3]) {
     const fs = new FaultFileSystem();
@@ -51,12 +53,11 @@ async function cluster(port: number, tickMs = 10) {
   return nodes;
 }
 
-const port = 30_000 + (process.pid % 20_000);
 /** Frame header (length, crc) + kind + count. */
 const keepaliveFrameBytes = 8 + 1 + 4;
 
 test("a group over TCP elects, replicates to every node, and recovers from a dropped connection", async (t) => {
-  const nodes = await cluster(port);
+  const nodes = await cluster();
   try {
     nodes[0]!.host.group(5)!.campaign();
     await until(() => nodes[0]!.host.group(5)!.raft.role === "leader", "a leader");
@@ -90,7 +91,7 @@ test("a group over TCP elects, replicates to every node, and recovers from a dro
 
 test("an idle group goes quiet over TCP; when the leader's node goes, the followers wake and elect", async (t) => {
   // Ticks of 40 ms: an election timeout (400 ms) outlasts a busy machine's pauses.
-  const nodes = await cluster(port + 5, 40);
+  const nodes = await cluster(40);
   try {
     const group = (index: number) => nodes[index]!.host.group(5)!;
     group(0).campaign();
@@ -177,7 +178,8 @@ test("messages for a peer that is not connected are dropped, not delivered stale
 });
 
 test("a peer with the wrong handshake is disconnected", async (t) => {
-  const addresses = new Map<number, PeerAddress>([[1, { host: "127.0.0.1", port: port + 1 }]]);
+  const port = await freePort("127.0.0.1");
+  const addresses = new Map<number, PeerAddress>([[1, { host: "127.0.0.1", port }]]);
   const transport = new TcpTransport({
     nodeId: 1,
     listen: addresses.get(1)!,
@@ -187,7 +189,7 @@ test("a peer with the wrong handshake is disconnected", async (t) => {
   });
   await transport.start();
   try {
-    const socket = connect({ host: "127.0.0.1", port: port + 1 });
+    const socket = connect({ host: "127.0.0.1", port });
     await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
     socket.write(Buffer.from("GET / HTTP/1.1\r\n\r\n"));
     const closed = await new Promise<boolean>((resolve) => {
@@ -201,10 +203,10 @@ test("a peer with the wrong handshake is disconnected", async (t) => {
 });
 
 test("heartbeats of many groups cross as one compact frame and arrive as the messages sent", async (t) => {
-  const base = port + 2;
+  const [portOne, portTwo] = (await freePorts("127.0.0.1", 2)) as [number, number];
   const addresses = new Map<number, PeerAddress>([
-    [1, { host: "127.0.0.1", port: base }],
-    [2, { host: "127.0.0.1", port: base + 1 }],
+    [1, { host: "127.0.0.1", port: portOne }],
+    [2, { host: "127.0.0.1", port: portTwo }],
   ]);
   const received: Message[] = [];
   const transports = [1, 2].map(
