@@ -70,7 +70,10 @@ export class SimNode {
   created = false;
   /** Removed from the group and its data deleted: never restarts. */
   destroyed = false;
-  private inProgress: { ready: Ready; syncAt: number } | undefined;
+  /** The index of the last entry applied to `machine` (or of the snapshot it came from). */
+  private appliedIndex = 0;
+  /** Readies taken and not yet advanced, oldest first (at most pipelineDepth). */
+  private outstanding: { ready: Ready; syncAt: number; mark: number }[] = [];
   /** Proposals made here, by index, until applied or the node crashes. */
   private proposals = new Map<number, { client: number; seq: number }>();
   private reads: { index: number; context: number; key: string }[] = [];
@@ -84,6 +87,8 @@ export class SimNode {
     private readonly callbacks: NodeCallbacks,
     /** Send what canSendBeforeSave allows before the Ready's sync, as the real node does. */
     private readonly sendBeforeSave: boolean,
+    /** Readies taken before the oldest is advanced (1: no pipelining; the real node takes 2). */
+    private readonly pipelineDepth: number,
   ) {
     this.conf = bootConf;
   }
@@ -98,6 +103,7 @@ export class SimNode {
     this.conf = snapshot?.meta.conf ?? this.bootConf;
     this.machine =
       snapshot === undefined ? new RegisterMachine() : RegisterMachine.fromSnapshot(snapshot.data);
+    this.appliedIndex = snapshot?.meta.index ?? 0;
     this.raw = new RawNode(
       { ...this.config, id: this.id },
       restartState({ ...this.disk, snapshot }, this.bootConf),
@@ -109,7 +115,7 @@ export class SimNode {
   destroy(): void {
     this.callbacks.event(`${this.id} is destroyed (removed from the group)`);
     this.raw = undefined;
-    this.inProgress = undefined;
+    this.outstanding = [];
     this.destroyed = true;
   }
 
@@ -117,7 +123,7 @@ export class SimNode {
     this.callbacks.event(`${this.id} crashes (${reason})`);
     this.disk.crash(random);
     this.raw = undefined;
-    this.inProgress = undefined;
+    this.outstanding = [];
     this.proposals.clear();
     this.reads = [];
     this.readKeys.clear();
@@ -133,10 +139,11 @@ export class SimNode {
     this.readKeys.set(context, key);
   }
 
-  /** Takes a Ready if one is waiting and no sync is outstanding. */
+  /** Takes a Ready if one is waiting and fewer than pipelineDepth syncs are outstanding. */
   processReady(now: number, syncDelayTicks: number, random: Prng): void {
     const raw = this.raw;
-    if (raw === undefined || this.inProgress !== undefined || !raw.hasReady()) return;
+    if (raw === undefined || this.outstanding.length >= this.pipelineDepth || !raw.hasReady())
+      return;
     const ready = raw.ready();
     if (ready.softState?.role === "leader") {
       this.invariants.leaderElected(raw.raft);
@@ -155,29 +162,38 @@ export class SimNode {
       for (const message of ready.messages)
         if (canSendBeforeSave(message)) this.callbacks.send(message);
     }
-    this.inProgress = {
+    // Syncs complete in the order issued, as on one log file.
+    const previous = this.outstanding[this.outstanding.length - 1]?.syncAt ?? now;
+    this.outstanding.push({
       ready,
-      syncAt: ready.mustSync ? now + random.int(syncDelayTicks + 1) : now,
-    };
+      syncAt: Math.max(previous, ready.mustSync ? now + random.int(syncDelayTicks + 1) : now),
+      mark: this.disk.writtenMark,
+    });
     this.completeSync(now, random);
   }
 
-  /** Finishes the outstanding Ready once its sync is due. */
+  /** Finishes outstanding Readies, oldest first, whose syncs are due. */
   completeSync(now: number, random: Prng): void {
-    const pending = this.inProgress;
-    if (pending === undefined || pending.syncAt > now) return;
-    if (!this.disk.sync()) {
-      this.crash(random, "disk sync failed");
-      return;
+    for (;;) {
+      const pending = this.outstanding[0];
+      if (pending === undefined || pending.syncAt > now) return;
+      if (!this.disk.sync(pending.mark)) {
+        this.crash(random, "disk sync failed");
+        return;
+      }
+      this.outstanding.shift();
+      this.complete(pending.ready);
     }
-    this.inProgress = undefined;
-    const { ready } = pending;
+  }
+
+  private complete(ready: Ready): void {
     for (const message of ready.messages) {
       if (!this.sendBeforeSave || !canSendBeforeSave(message)) this.callbacks.send(message);
     }
     if (ready.snapshot !== undefined) {
       this.machine = RegisterMachine.fromSnapshot(ready.snapshot.data);
       this.conf = ready.snapshot.meta.conf;
+      this.appliedIndex = ready.snapshot.meta.index;
       this.reads = this.reads.filter((read) => read.index > ready.snapshot!.meta.index);
     }
     for (const entry of ready.committedEntries) this.apply(entry);
@@ -200,7 +216,7 @@ export class SimNode {
   /** Snapshots the state machine at the applied index and compacts the log, keeping a tail. */
   snapshotAndCompact(tailEntries: number): void {
     const raw = this.raw;
-    if (raw === undefined || this.inProgress !== undefined) return;
+    if (raw === undefined || this.outstanding.length > 0) return;
     const applied = raw.raft.log.applied;
     if (applied <= raw.raft.log.offset) return;
     const snapshot = raw.createSnapshot(applied, this.machine.snapshot());
@@ -221,6 +237,12 @@ export class SimNode {
   }
 
   private apply(entry: Entry): void {
+    if (entry.index !== this.appliedIndex + 1) {
+      throw new InvariantViolation(
+        `node ${this.id} applies entry ${entry.index} after ${this.appliedIndex}: each entry once, in order`,
+      );
+    }
+    this.appliedIndex = entry.index;
     this.invariants.entryApplied(this.id, entry);
     this.conf = confStateAfter(this.conf, entry);
     if (entry.type !== EntryType.normal || entry.data.length === 0) return;
