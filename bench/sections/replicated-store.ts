@@ -115,10 +115,22 @@ async function cluster(groups: number): Promise<Target> {
   };
 }
 
-const mixes: readonly LoadMix[] = [
-  { name: "90% get / 10% set", setShare: 0.1 },
-  { name: "100% set", setShare: 1 },
+const mixes: readonly (LoadMix & { readonly id: string })[] = [
+  { id: "90-10", name: "90% get / 10% set", setShare: 0.1 },
+  { id: "set", name: "100% set", setShare: 1 },
 ];
+
+const targets = [
+  { id: "node", start: singleNode },
+  { id: "cluster-1", start: () => cluster(1) },
+  { id: "cluster-16", start: () => cluster(16) },
+];
+
+/** BENCH_TARGETS=node,cluster-1,cluster-16 and BENCH_MIXES=90-10,set pick a part of the section. */
+function chosen<T extends { readonly id: string }>(all: readonly T[], variable: string): T[] {
+  const wanted = process.env[variable]?.split(",");
+  return wanted === undefined ? [...all] : all.filter((item) => wanted.includes(item.id));
+}
 
 const section: BenchSection = {
   name: "replicated-store",
@@ -132,7 +144,7 @@ const section: BenchSection = {
       return;
     }
     const rows: { target: string; mix: string; result: LoadResult; ratio: number }[] = [];
-    for (const mix of mixes) {
+    for (const mix of chosen(mixes, "BENCH_MIXES")) {
       const memcached = await startMemcached(["-m", "1024"]);
       let baseline: LoadResult;
       try {
@@ -146,7 +158,7 @@ const section: BenchSection = {
         result: baseline,
         ratio: 1,
       });
-      for (const start of [singleNode, () => cluster(1), () => cluster(16)]) {
+      for (const { start } of chosen(targets, "BENCH_TARGETS")) {
         const target = await start();
         try {
           const result = await drive(target.servers, mix);
