@@ -20,6 +20,8 @@ export interface LoadMix {
 }
 
 export interface LoadResult {
+  /** Operations completed in the run. */
+  readonly operations: number;
   readonly opsPerSecond: number;
   readonly averageMicros: number;
   readonly p50Micros: number;
@@ -85,13 +87,14 @@ export async function drive(servers: readonly string[], mix: LoadMix): Promise<L
     ],
     { maxBuffer: 16 * 1024 * 1024 },
   );
-  const tps = /Run time: [\d.]+s Ops: \d+ TPS: (\d+)/.exec(stdout);
+  const tps = /Run time: [\d.]+s Ops: (\d+) TPS: (\d+)/.exec(stdout);
   const average = /Total Statistics \(\d+ events\)\s+Min:\s+\d+\s+Max:\s+\d+\s+Avg:\s+(\d+)/.exec(
     stdout,
   );
   if (tps === null || average === null) throw new Error(`unexpected memcaslap output:\n${stdout}`);
   return {
-    opsPerSecond: Number(tps[1]),
+    operations: Number(tps[1]),
+    opsPerSecond: Number(tps[2]),
     averageMicros: Number(average[1]),
     p50Micros: percentileFromLog2(stdout, 0.5),
     p99Micros: percentileFromLog2(stdout, 0.99),

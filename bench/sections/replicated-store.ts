@@ -15,6 +15,7 @@ import { RawClient } from "../../test/helpers/raw-client.js";
 import { findExecutable } from "../../test/helpers/tools.js";
 import { waitFor, waitForPort } from "../../test/helpers/wait.js";
 import { drive, type LoadMix, type LoadResult } from "../memcaslap.js";
+import { type CpuSample, cpuMicrosPerOperation, sampleCpu } from "../process-cpu.js";
 import type { BenchSection } from "../run.js";
 
 const bin = join(process.cwd(), "bin", "memraft");
@@ -22,6 +23,8 @@ const bin = join(process.cwd(), "bin", "memraft");
 interface Target {
   readonly name: string;
   readonly servers: readonly string[];
+  /** The server processes, for their CPU time. */
+  readonly pids: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -50,6 +53,7 @@ async function singleNode(): Promise<Target> {
   return {
     name: "memraft durable node (16 groups)",
     servers: [`127.0.0.1:${port}`],
+    pids: [child.pid!],
     stop: async () => {
       await stopAll([child]);
       rmSync(dataDir, { recursive: true, force: true });
@@ -108,11 +112,33 @@ async function cluster(groups: number): Promise<Target> {
   return {
     name: `memraft 3-node cluster, ${groups} group${groups === 1 ? "" : "s"}`,
     servers: nodes.map((node) => `${node.host}:${node.client}`),
+    pids: children.map((child) => child.pid!),
     stop: async () => {
       await stopAll(children);
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+interface Measured {
+  readonly result: LoadResult;
+  /** CPU per operation of the server processes, all their threads and their main threads. */
+  readonly cpu: CpuSample | undefined;
+}
+
+async function measure(
+  servers: readonly string[],
+  pids: readonly number[],
+  mix: LoadMix,
+): Promise<Measured> {
+  const before = sampleCpu(pids);
+  const result = await drive(servers, mix);
+  const after = sampleCpu(pids);
+  const cpu =
+    before === undefined || after === undefined
+      ? undefined
+      : cpuMicrosPerOperation(before, after, result.operations);
+  return { result, cpu };
 }
 
 const mixes: readonly (LoadMix & { readonly id: string })[] = [
@@ -143,41 +169,51 @@ const section: BenchSection = {
       );
       return;
     }
-    const rows: { target: string; mix: string; result: LoadResult; ratio: number }[] = [];
+    const rows: {
+      target: string;
+      mix: string;
+      result: LoadResult;
+      ratio: number;
+      cpu: CpuSample | undefined;
+    }[] = [];
     for (const mix of chosen(mixes, "BENCH_MIXES")) {
       const memcached = await startMemcached(["-m", "1024"]);
-      let baseline: LoadResult;
+      let baseline: Measured;
       try {
-        baseline = await drive([`127.0.0.1:${memcached.port}`], mix);
+        baseline = await measure([`127.0.0.1:${memcached.port}`], [memcached.pid], mix);
       } finally {
         await memcached.stop();
       }
       rows.push({
         target: "memcached 1.6 (4 threads, memory only)",
         mix: mix.name,
-        result: baseline,
+        ...baseline,
         ratio: 1,
       });
       for (const { start } of chosen(targets, "BENCH_TARGETS")) {
         const target = await start();
         try {
-          const result = await drive(target.servers, mix);
+          const measured = await measure(target.servers, target.pids, mix);
           rows.push({
             target: target.name,
             mix: mix.name,
-            result,
-            ratio: result.opsPerSecond / baseline.opsPerSecond,
+            ...measured,
+            ratio: measured.result.opsPerSecond / baseline.result.opsPerSecond,
           });
         } finally {
           await target.stop();
         }
       }
     }
-    console.log("| server | load | ops/s | avg latency | p50 | p99 | ratio to memcached |");
-    console.log("|---|---|---|---|---|---|---|");
-    for (const { target, mix, result, ratio } of rows) {
+    console.log(
+      "| server | load | ops/s | avg latency | p50 | p99 | ratio to memcached | CPU µs/op (main threads) |",
+    );
+    console.log("|---|---|---|---|---|---|---|---|");
+    for (const { target, mix, result, ratio, cpu } of rows) {
+      const perOperation =
+        cpu === undefined ? "-" : `${cpu.all.toFixed(0)} (${cpu.main.toFixed(0)})`;
       console.log(
-        `| ${target} | ${mix} | ${result.opsPerSecond} | ${result.averageMicros} µs | ≤ ${result.p50Micros} µs | ≤ ${result.p99Micros} µs | ${ratio.toFixed(2)} |`,
+        `| ${target} | ${mix} | ${result.opsPerSecond} | ${result.averageMicros} µs | ≤ ${result.p50Micros} µs | ≤ ${result.p99Micros} µs | ${ratio.toFixed(2)} | ${perOperation} |`,
       );
     }
   },

@@ -1,20 +1,14 @@
 // One node's Raft machinery on real time, disk and network: the shared log
 // (one fsync per batch for every group), the transport to the other nodes,
 // and the group members. A timer ticks the members that are awake; a
-// processing pass takes every member's Ready into one cycle that follows the
-// Ready contract (raw-node.ts):
+// processing pass takes every member's Ready and follows the Ready contract
+// (raw-node.ts):
 //   1. save entries and hard state of all of them under one fsync (a
 //      leader's appends and heartbeats leave before it, canSendBeforeSave);
 //   2. send their other messages;
 //   3. apply committed entries (groups in parallel, each in log order) and
 //      serve confirmed reads;
 //   4. advance.
-// Cycles are pipelined: the next one is taken (its entries written, its
-// appends sent) while the one before it waits for its fsync, so a proposal
-// or an acknowledgement arriving meanwhile does not wait for that fsync to
-// end before it is acted on. Each member applies and advances its Readies
-// in the order taken (member-pipeline.ts); at most cyclesInFlightMax cycles
-// are out, and snapshot installs and log cleanup wait until none is.
 // A failed log write stops the node: after an fsync error the page cache is
 // unknown, so it must restart from what is durable.
 //
@@ -30,6 +24,7 @@ import { tickMembers } from "../raft/quiet-ticks.js";
 import { canSendBeforeSave, type RawNode } from "../raft/raw-node.js";
 import { type PeerAddress, TcpTransport } from "../raft/transport/tcp-transport.js";
 import {
+  type Entry,
   entryBytes,
   type GroupId,
   type Message,
@@ -40,7 +35,6 @@ import { MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { GroupMember, groupDirectory, removeTree } from "./group-member.js";
 import { type HostedGroup, HostedGroups } from "./hosted-groups.js";
-import { MemberPipeline } from "./member-pipeline.js";
 import { PeerRpc } from "./peer-rpc.js";
 import {
   type CheckpointSource,
@@ -81,9 +75,6 @@ export const defaultRuntimeLimits: RuntimeLimits = {
   hashCheckMs: 10_000,
 };
 
-/** Ready cycles out at once: one syncing, one being written (more would only join the next fsync). */
-const cyclesInFlightMax = 2;
-
 /** Peer request: a member's latest (applied index, state hash). */
 const stateHashMethod = 5;
 
@@ -107,9 +98,6 @@ export class NodeRuntime implements CheckpointSource {
   private timer: NodeJS.Timeout | undefined;
   private processing = false;
   private again = false;
-  /** Ready cycles taken and not yet finished, oldest first. */
-  private readonly cycles: Promise<unknown>[] = [];
-  private readonly pipelines = new WeakMap<GroupMember, MemberPipeline>();
   private failure: Error | undefined;
   private readonly lastFlushAt = new Map<GroupId, number>();
   private idleSweepAt = 0;
@@ -263,7 +251,6 @@ export class NodeRuntime implements CheckpointSource {
     while (this.processing) await new Promise((resolve) => setImmediate(resolve));
     this.processing = true;
     try {
-      await this.finishCycles();
       return await change();
     } finally {
       this.processing = false;
@@ -358,7 +345,6 @@ export class NodeRuntime implements CheckpointSource {
     // older checkpoint) after stop, racing with a restart on the directory.
     await Promise.all(this.checkpointsInFlight);
     while (this.processing) await new Promise((resolve) => setImmediate(resolve));
-    await this.finishCycles();
     for (const member of this.members.values()) await member.close();
     await this.storage.close();
   }
@@ -431,11 +417,58 @@ export class NodeRuntime implements CheckpointSource {
     try {
       do {
         this.again = false;
-        if (this.checkpointsTaken.length > 0 || this.snapshotWaits()) await this.finishCycles();
         await this.cleanLogs();
-        if (!(await this.startCycle())) break;
-        if (this.cycles.length >= cyclesInFlightMax) await this.cycles[0];
-      } while (this.again || this.anyReady());
+        const batch: { member: GroupMember; ready: ReturnType<RawNode["ready"]> }[] = [];
+        const saves: Promise<void>[] = [];
+        for (const member of this.members.values()) {
+          if (!member.raw.hasReady()) continue;
+          const ready = member.raw.ready();
+          batch.push({ member, ready });
+          // A leader's appends leave now: followers write while this node does.
+          for (const message of ready.messages)
+            if (canSendBeforeSave(message)) this.transport?.send(message);
+          if (ready.snapshot !== undefined) await this.install(member, ready.snapshot);
+          if (
+            ready.snapshot !== undefined ||
+            ready.entries.length > 0 ||
+            ready.hardState !== undefined
+          ) {
+            saves.push(
+              this.storage.save(member.groupId, {
+                snapshot: ready.snapshot?.meta,
+                entries: ready.entries,
+                hardState: ready.hardState,
+              }),
+            );
+          }
+        }
+        if (batch.length === 0) break;
+        // Committed entries already durable here (saved by earlier cycles)
+        // are applied while this cycle's entries are written: a client's
+        // write then waits for one fsync, not for the next batch's too.
+        const early = batch.map(({ member, ready }) => {
+          if (ready.softState !== undefined) member.roleChanged(ready.softState);
+          const prefix = durablePrefix(ready);
+          const applied = member.applyCommitted(prefix);
+          // Awaited below, where a failure surfaces; this only keeps one
+          // that fails while the saves are awaited from going unhandled.
+          applied.catch(() => undefined);
+          return { applied, count: prefix.length };
+        });
+        await Promise.all(saves);
+        for (const { ready } of batch)
+          for (const message of ready.messages)
+            if (!canSendBeforeSave(message)) this.transport?.send(message);
+        await Promise.all(
+          batch.map(async ({ member, ready }, index) => {
+            const { applied, count } = early[index]!;
+            await applied;
+            await member.applyCommitted(ready.committedEntries.slice(count));
+            member.confirmReads(ready.readStates);
+            member.raw.advance();
+          }),
+        );
+      } while (this.again || [...this.members.values()].some((member) => member.raw.hasReady()));
     } catch (error) {
       this.stopOnFailure(error as Error);
       return;
@@ -445,95 +478,7 @@ export class NodeRuntime implements CheckpointSource {
     if (this.again) this.schedule();
   }
 
-  private anyReady(): boolean {
-    for (const member of this.members.values()) if (member.raw.hasReady()) return true;
-    return false;
-  }
-
-  /** Whether a member's snapshot waits behind cycles still out (raw-node.ts). */
-  private snapshotWaits(): boolean {
-    for (const member of this.members.values()) if (member.raw.snapshotWaits()) return true;
-    return false;
-  }
-
-  /** Waits until every cycle taken has finished. */
-  private async finishCycles(): Promise<void> {
-    // A cycle that failed has already stopped the node (startCycle's handler).
-    while (this.cycles.length > 0) await Promise.allSettled(this.cycles);
-  }
-
-  /**
-   * Takes every member's Ready into a cycle: writes its entries and sends a
-   * leader's appends now; the other messages leave after the cycle's fsync,
-   * and each member applies and advances in its own order (MemberPipeline).
-   * False if no member had a Ready.
-   */
-  private async startCycle(): Promise<boolean> {
-    const batch: { member: GroupMember; ready: ReturnType<RawNode["ready"]> }[] = [];
-    const saves: Promise<void>[] = [];
-    for (const member of this.members.values()) {
-      if (!member.raw.hasReady()) continue;
-      const ready = member.raw.ready();
-      batch.push({ member, ready });
-      // A leader's appends leave now: followers write while this node does.
-      for (const message of ready.messages)
-        if (canSendBeforeSave(message)) this.transport?.send(message);
-      if (ready.snapshot !== undefined) await this.install(member, ready.snapshot);
-      if (
-        ready.snapshot !== undefined ||
-        ready.entries.length > 0 ||
-        ready.hardState !== undefined
-      ) {
-        saves.push(
-          this.storage.save(member.groupId, {
-            snapshot: ready.snapshot?.meta,
-            entries: ready.entries,
-            hardState: ready.hardState,
-          }),
-        );
-      }
-    }
-    if (batch.length === 0) return false;
-    const saved = Promise.all(saves);
-    // Failures surface through the members' promises below.
-    saved.then(
-      () => {
-        for (const { ready } of batch)
-          for (const message of ready.messages)
-            if (!canSendBeforeSave(message)) this.transport?.send(message);
-      },
-      () => undefined,
-    );
-    const cycle = Promise.all(
-      batch.map(({ member, ready }) => this.pipeline(member).take(ready, saved)),
-    );
-    this.cycles.push(cycle);
-    const settled = () => this.cycles.splice(this.cycles.indexOf(cycle), 1);
-    cycle.then(
-      () => {
-        settled();
-        // Advancing may have made more work (a leader's own write commits).
-        this.schedule();
-      },
-      (error: unknown) => {
-        settled();
-        this.stopOnFailure(error as Error);
-      },
-    );
-    return true;
-  }
-
-  private pipeline(member: GroupMember): MemberPipeline {
-    let pipeline = this.pipelines.get(member);
-    if (pipeline === undefined) {
-      pipeline = new MemberPipeline(member);
-      this.pipelines.set(member, pipeline);
-    }
-    return pipeline;
-  }
-
   private stopOnFailure(error: Error): void {
-    if (this.failure !== undefined) return;
     this.failure = error;
     clearInterval(this.timer);
     this.logger.error(
@@ -682,6 +627,21 @@ export class NodeRuntime implements CheckpointSource {
 async function removeTreeOfTrees(fs: FileSystem, root: string): Promise<void> {
   if (!(await fs.exists(root))) return;
   for (const name of await fs.list(root)) await removeTree(fs, joinPath(root, name));
+}
+
+/**
+ * The committed entries of a Ready that earlier cycles made durable here:
+ * those below the first entry this Ready saves (committed entries are never
+ * overwritten, so everything below it is as saved before). None when the
+ * Ready installs a snapshot, which replaces the state they would apply to.
+ */
+function durablePrefix(ready: ReturnType<RawNode["ready"]>): readonly Entry[] {
+  if (ready.snapshot !== undefined) return [];
+  const firstSaved = ready.entries[0]?.index ?? Number.POSITIVE_INFINITY;
+  const committed = ready.committedEntries;
+  let count = 0;
+  while (count < committed.length && committed[count]!.index < firstSaved) count++;
+  return count === committed.length ? committed : committed.slice(0, count);
 }
 
 /** Bytes of the log's entries in [from, to], counted up to `enough`. */

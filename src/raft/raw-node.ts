@@ -11,17 +11,8 @@
 //      canSendBeforeSave() is true may instead leave before step 1.
 //   3. Apply `committedEntries` in order, and serve each `readStates` read
 //      once the applied index reaches its index.
-//   4. Call advance(). step(), tick(), propose() and readIndex() may be
-//      called at any time.
-//
-// Pipelining: an owner may take the next Ready before advancing the last
-// one, so a batch is written while the one before it syncs. Readies are
-// then completed strictly in the order taken: a Ready's messages leave, and
-// its committed entries are applied, only once every earlier Ready is
-// advanced and its own step 1 is durable; advance() completes the oldest
-// outstanding Ready. A Ready carrying a snapshot is never handed out while
-// another is outstanding (snapshotWaits() tells the owner to finish those
-// first): installing it replaces the state the earlier ones apply to.
+//   4. Call advance(). No other Ready is handed out in between; step(),
+//      tick(), propose() and readIndex() may be called at any time.
 //
 // A failed write or fsync must not be followed by advance(): the member
 // stops and restarts from what is durable (fsync errors cannot be retried).
@@ -121,13 +112,10 @@ export class RawNode {
   readonly raft: Raft;
   private previousHardState: HardState;
   private previousSoftState: SoftState;
-  /** What each Ready handed out and not yet advanced covers, oldest first. */
-  private readonly outstanding: {
-    lastIndex: number;
-    lastTerm: number;
-    appliedTo: number;
-    applied: readonly Entry[];
-  }[] = [];
+  /** What the Ready being processed covers; undefined when none is out. */
+  private inProgress:
+    | { lastIndex: number; lastTerm: number; appliedTo: number; applied: readonly Entry[] }
+    | undefined;
 
   constructor(config: RaftConfig, start: RaftStartState) {
     this.raft = new Raft(config, start);
@@ -273,21 +261,8 @@ export class RawNode {
     this.raft.compact(index);
   }
 
-  /** Readies handed out and not yet advanced. */
-  get readiesOutstanding(): number {
-    return this.outstanding.length;
-  }
-
-  /**
-   * Whether a snapshot is waiting to be handed out behind outstanding
-   * Readies: the owner finishes those first, then takes it.
-   */
-  snapshotWaits(): boolean {
-    return this.raft.pendingSnapshot !== undefined && this.outstanding.length > 0;
-  }
-
   hasReady(): boolean {
-    if (this.snapshotWaits()) return false;
+    if (this.inProgress !== undefined) return false;
     const raft = this.raft;
     const log = raft.log;
     return (
@@ -296,7 +271,7 @@ export class RawNode {
       raft.readStates.length > 0 ||
       raft.pendingSnapshot !== undefined ||
       log.unstableFrom <= log.lastIndex() ||
-      log.committed > this.handedOutApplied() ||
+      log.committed > log.applied ||
       raft.lead !== this.previousSoftState.lead ||
       raft.role !== this.previousSoftState.role ||
       !sameHardState(raft.hardState(), this.previousHardState)
@@ -304,7 +279,7 @@ export class RawNode {
   }
 
   ready(): Ready {
-    assert(!this.snapshotWaits(), "raw node: a snapshot Ready before the outstanding ones advance");
+    assert(this.inProgress === undefined, "raw node: ready() before advance()");
     const raft = this.raft;
     const log = raft.log;
     raft.flushBatched();
@@ -338,19 +313,20 @@ export class RawNode {
     raft.pendingSnapshot = undefined;
     log.unstableFrom = log.lastIndex() + 1;
     const last = committedEntries[committedEntries.length - 1];
-    this.outstanding.push({
+    this.inProgress = {
       lastIndex: log.lastIndex(),
       lastTerm: log.lastTerm(),
-      appliedTo: last === undefined ? this.handedOutApplied() : last.index,
+      appliedTo: last === undefined ? log.applied : last.index,
       applied: committedEntries,
-    });
+    };
     return ready;
   }
 
-  /** The owner persisted, sent and applied the oldest outstanding Ready. */
+  /** The owner persisted, sent and applied the last Ready. */
   advance(): void {
-    const done = this.outstanding.shift();
+    const done = this.inProgress;
     assert(done !== undefined, "raw node: advance() without ready()");
+    this.inProgress = undefined;
     this.raft.persistedTo(done.lastIndex, done.lastTerm);
     if (done.appliedTo > this.raft.log.applied) this.raft.appliedTo(done.appliedTo, done.applied);
   }
@@ -398,19 +374,11 @@ export class RawNode {
     return peers.sort((a, b) => a.id - b.id);
   }
 
-  /** The last committed index handed out to apply: applied, or beyond it while Readies are out. */
-  private handedOutApplied(): number {
-    const newest = this.outstanding[this.outstanding.length - 1];
-    return newest === undefined
-      ? this.raft.log.applied
-      : Math.max(newest.appliedTo, this.raft.log.applied);
-  }
-
   private committedToApply(): Entry[] {
     const log = this.raft.log;
     const result: Entry[] = [];
     let bytes = 0;
-    for (let index = this.handedOutApplied() + 1; index <= log.committed; index++) {
+    for (let index = log.applied + 1; index <= log.committed; index++) {
       const entry = log.entry(index);
       bytes += entryBytes(entry);
       if (result.length > 0 && bytes > this.raft.config.committedBytesPerReadyMax) break;

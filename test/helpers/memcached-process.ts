@@ -53,6 +53,7 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
 
 export interface RunningMemcached {
   readonly port: number;
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -73,6 +74,7 @@ export async function startMemcached(extraArgs: readonly string[] = []): Promise
   }
   return {
     port,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

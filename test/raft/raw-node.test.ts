@@ -79,89 +79,12 @@ test("a single voter commits only after its own entry is persisted", (t) => {
   t.is(second.hardState?.commit, 2);
 });
 
-test("pipelined Readies hand out each entry and each commit once, and commit follows the oldest advance", (t) => {
+test("no Ready is handed out before the previous one is advanced", (t) => {
   const solo = node(1, [1]);
   solo.campaign();
-  const first = solo.ready();
-  t.false(solo.hasReady(), "nothing new since the first Ready");
-  solo.propose(new Uint8Array([7]));
-  t.true(solo.hasReady());
-  const second = solo.ready();
-  t.is(solo.readiesOutstanding, 2);
-  t.deepEqual(
-    second.entries.map((e) => e.index),
-    [3],
-    "only the entry proposed since the first Ready",
-  );
-  t.deepEqual(second.committedEntries, [], "entry 1 was handed out already; 2 is not durable");
-  t.deepEqual(
-    first.committedEntries.map((e) => e.index),
-    [1],
-  );
-  solo.advance();
-  t.is(solo.status().hardState.commit, 2, "the first Ready's write commits the no-op");
-  t.is(solo.status().applied, 1);
-  const third = solo.ready();
-  t.deepEqual(
-    third.committedEntries.map((e) => e.index),
-    [2],
-    "entry 3 is not committed until the second Ready is advanced",
-  );
-  solo.advance();
-  solo.advance();
-  t.is(solo.status().hardState.commit, 3);
-  t.deepEqual(
-    solo.ready().committedEntries.map((e) => e.index),
-    [3],
-  );
-  solo.advance();
-  t.is(solo.readiesOutstanding, 0);
-  t.is(solo.status().applied, 3);
-  t.throws(() => solo.advance(), { message: /without ready/ });
-});
-
-test("a snapshot waits until the outstanding Readies are advanced", (t) => {
-  const leader = node(1, [1]);
-  leader.campaign();
-  leader.ready();
-  leader.advance();
-  leader.ready();
-  leader.advance();
-  const snapshot = leader.createSnapshot(leader.status().applied, new Uint8Array([1, 2, 3]));
-  const follower = new RawNode(
-    { id: 2, groupId: 9, random: new Prng(2), logger: silentRaftLogger },
-    RawNode.joiningState(),
-  );
-  follower.step({
-    groupId: 9,
-    from: 1,
-    to: 2,
-    term: 2,
-    type: MessageType.heartbeat,
-    commit: 0,
-    context: 0,
-    quiesce: false,
-  });
-  follower.ready();
-  t.is(follower.readiesOutstanding, 1);
-  follower.step({
-    groupId: 9,
-    from: 1,
-    to: 2,
-    term: 2,
-    type: MessageType.snapshot,
-    meta: snapshot.meta,
-    totalBytes: snapshot.data.length,
-    offset: 0,
-    chunk: snapshot.data,
-  });
-  t.true(follower.snapshotWaits());
-  t.false(follower.hasReady(), "the snapshot is not handed out beside an outstanding Ready");
-  t.throws(() => follower.ready(), { message: /snapshot Ready before the outstanding/ });
-  follower.advance();
-  t.false(follower.snapshotWaits());
-  const ready = follower.ready();
-  t.is(ready.snapshot?.meta.index, snapshot.meta.index);
+  solo.ready();
+  t.false(solo.hasReady());
+  t.throws(() => solo.ready(), { message: /before advance/ });
 });
 
 test("ten thousand idle follower groups produce no work when ticked", (t) => {

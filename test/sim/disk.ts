@@ -34,45 +34,29 @@ export class SimDisk {
   entries: Entry[] = [];
   snapshot: Snapshot | undefined;
   private unsynced: DiskRecord[] = [];
-  /** Records ever written; the first `written - unsynced.length` are durable. */
-  private written = 0;
   failNextSync = false;
 
-  /** A mark for sync(): everything written so far. */
-  get writtenMark(): number {
-    return this.written;
-  }
-
   writeEntries(entries: readonly Entry[]): void {
-    if (entries.length > 0) this.push({ kind: "entries", entries });
+    if (entries.length > 0) this.unsynced.push({ kind: "entries", entries });
   }
 
   writeHardState(hardState: HardState): void {
-    this.push({ kind: "hard-state", hardState });
+    this.unsynced.push({ kind: "hard-state", hardState });
   }
 
   writeSnapshot(snapshot: Snapshot): void {
-    this.push({ kind: "snapshot", snapshot });
+    this.unsynced.push({ kind: "snapshot", snapshot });
   }
 
-  /**
-   * Makes what was written up to `mark` (writtenMark then) durable, or all
-   * of it; false if the sync failed. Later writes stay unsynced, as for a
-   * pipelined owner whose next batch is written while this one syncs.
-   */
-  sync(mark = this.written): boolean {
+  /** Makes everything written durable; false if the sync failed. */
+  sync(): boolean {
     if (this.failNextSync) {
       this.failNextSync = false;
       return false;
     }
-    const count = Math.max(0, mark - (this.written - this.unsynced.length));
-    for (const record of this.unsynced.splice(0, count)) this.applyRecord(record);
+    for (const record of this.unsynced) this.applyRecord(record);
+    this.unsynced = [];
     return true;
-  }
-
-  private push(record: DiskRecord): void {
-    this.unsynced.push(record);
-    this.written++;
   }
 
   crash(random: Prng): void {

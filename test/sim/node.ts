@@ -70,10 +70,9 @@ export class SimNode {
   created = false;
   /** Removed from the group and its data deleted: never restarts. */
   destroyed = false;
+  private inProgress: { ready: Ready; syncAt: number } | undefined;
   /** The index of the last entry applied to `machine` (or of the snapshot it came from). */
   private appliedIndex = 0;
-  /** Readies taken and not yet advanced, oldest first (at most pipelineDepth). */
-  private outstanding: { ready: Ready; syncAt: number; mark: number }[] = [];
   /** Proposals made here, by index, until applied or the node crashes. */
   private proposals = new Map<number, { client: number; seq: number }>();
   private reads: { index: number; context: number; key: string }[] = [];
@@ -87,8 +86,6 @@ export class SimNode {
     private readonly callbacks: NodeCallbacks,
     /** Send what canSendBeforeSave allows before the Ready's sync, as the real node does. */
     private readonly sendBeforeSave: boolean,
-    /** Readies taken before the oldest is advanced (1: no pipelining; the real node takes 2). */
-    private readonly pipelineDepth: number,
   ) {
     this.conf = bootConf;
   }
@@ -115,7 +112,7 @@ export class SimNode {
   destroy(): void {
     this.callbacks.event(`${this.id} is destroyed (removed from the group)`);
     this.raw = undefined;
-    this.outstanding = [];
+    this.inProgress = undefined;
     this.destroyed = true;
   }
 
@@ -123,7 +120,7 @@ export class SimNode {
     this.callbacks.event(`${this.id} crashes (${reason})`);
     this.disk.crash(random);
     this.raw = undefined;
-    this.outstanding = [];
+    this.inProgress = undefined;
     this.proposals.clear();
     this.reads = [];
     this.readKeys.clear();
@@ -139,11 +136,10 @@ export class SimNode {
     this.readKeys.set(context, key);
   }
 
-  /** Takes a Ready if one is waiting and fewer than pipelineDepth syncs are outstanding. */
+  /** Takes a Ready if one is waiting and no sync is outstanding. */
   processReady(now: number, syncDelayTicks: number, random: Prng): void {
     const raw = this.raw;
-    if (raw === undefined || this.outstanding.length >= this.pipelineDepth || !raw.hasReady())
-      return;
+    if (raw === undefined || this.inProgress !== undefined || !raw.hasReady()) return;
     const ready = raw.ready();
     if (ready.softState?.role === "leader") {
       this.invariants.leaderElected(raw.raft);
@@ -162,31 +158,23 @@ export class SimNode {
       for (const message of ready.messages)
         if (canSendBeforeSave(message)) this.callbacks.send(message);
     }
-    // Syncs complete in the order issued, as on one log file.
-    const previous = this.outstanding[this.outstanding.length - 1]?.syncAt ?? now;
-    this.outstanding.push({
+    this.inProgress = {
       ready,
-      syncAt: Math.max(previous, ready.mustSync ? now + random.int(syncDelayTicks + 1) : now),
-      mark: this.disk.writtenMark,
-    });
+      syncAt: ready.mustSync ? now + random.int(syncDelayTicks + 1) : now,
+    };
     this.completeSync(now, random);
   }
 
-  /** Finishes outstanding Readies, oldest first, whose syncs are due. */
+  /** Finishes the outstanding Ready once its sync is due. */
   completeSync(now: number, random: Prng): void {
-    for (;;) {
-      const pending = this.outstanding[0];
-      if (pending === undefined || pending.syncAt > now) return;
-      if (!this.disk.sync(pending.mark)) {
-        this.crash(random, "disk sync failed");
-        return;
-      }
-      this.outstanding.shift();
-      this.complete(pending.ready);
+    const pending = this.inProgress;
+    if (pending === undefined || pending.syncAt > now) return;
+    if (!this.disk.sync()) {
+      this.crash(random, "disk sync failed");
+      return;
     }
-  }
-
-  private complete(ready: Ready): void {
+    this.inProgress = undefined;
+    const { ready } = pending;
     for (const message of ready.messages) {
       if (!this.sendBeforeSave || !canSendBeforeSave(message)) this.callbacks.send(message);
     }
@@ -216,7 +204,7 @@ export class SimNode {
   /** Snapshots the state machine at the applied index and compacts the log, keeping a tail. */
   snapshotAndCompact(tailEntries: number): void {
     const raw = this.raw;
-    if (raw === undefined || this.outstanding.length > 0) return;
+    if (raw === undefined || this.inProgress !== undefined) return;
     const applied = raw.raft.log.applied;
     if (applied <= raw.raft.log.offset) return;
     const snapshot = raw.createSnapshot(applied, this.machine.snapshot());

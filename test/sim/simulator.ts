@@ -68,8 +68,6 @@ export interface SimulationParameters {
   readonly falseSuspicionRate: number;
   /** Leaders send appends before their own sync (raw-node.ts canSendBeforeSave). */
   readonly sendBeforeSave: boolean;
-  /** Readies a node takes before advancing the oldest (raw-node.ts, pipelining). */
-  readonly pipelineDepth: number;
 }
 
 export function deriveParameters(seed: number, scale = 1): SimulationParameters {
@@ -98,7 +96,6 @@ export function deriveParameters(seed: number, scale = 1): SimulationParameters 
     quiesce: random.chance(0.75),
     falseSuspicionRate: random.int(10) / 1000,
     sendBeforeSave: random.chance(0.75),
-    pipelineDepth: random.chance(0.25) ? 1 : 2 + random.int(2),
   };
 }
 
@@ -109,7 +106,7 @@ export function describeParameters(p: SimulationParameters): string {
     `syncDelayMax=${p.syncDelayTicksMax} crash=${p.crashRate} partition=${p.partitionRate} ` +
     `diskFailure=${p.diskFailureRate} snapshot=${p.snapshotRate} confChange=${p.confChangeRate} ` +
     `transfer=${p.transferRate} readMode=${p.readMode} preVote=${p.preVote} checkQuorum=${p.checkQuorum} ` +
-    `quiesce=${p.quiesce} falseSuspicion=${p.falseSuspicionRate} sendBeforeSave=${p.sendBeforeSave} pipelineDepth=${p.pipelineDepth}`
+    `quiesce=${p.quiesce} falseSuspicion=${p.falseSuspicionRate} sendBeforeSave=${p.sendBeforeSave}`
   );
 }
 
@@ -186,7 +183,6 @@ export class Simulation {
           event: (line) => this.event(line),
         },
         parameters.sendBeforeSave,
-        parameters.pipelineDepth,
       );
       if (id <= parameters.nodeCount) node.start();
       this.nodes.push(node);
