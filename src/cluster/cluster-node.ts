@@ -78,6 +78,8 @@ export class ClusterNode {
   private replicas: ReadonlyMap<number, GroupReplicas> = new Map();
   /** Unknown until learned: a node never routes a key by a map the cluster has not committed. */
   private slotTable: SlotTable | undefined;
+  /** The encoded slot map routed by, to tell a new one from the same one read again. */
+  private slotMapBytes: Buffer | undefined;
   private readonly slotTableWaiters = new Map<(table: SlotTable) => void, NodeJS.Timeout>();
   private readonly rebalancer: Rebalancer;
   private readonly startedAtMs = Date.now();
@@ -145,18 +147,18 @@ export class ClusterNode {
   }
 
   /** The data groups of the cluster's slot map; none while the map is not known. */
-  dataGroupIds(): GroupId[] {
-    const ranges = this.slotTable?.map.ranges ?? [];
-    return [...new Set(ranges.map((range) => range.groupId))].sort((a, b) => a - b);
+  dataGroupIds(): readonly GroupId[] {
+    return this.slotTable?.groups ?? [];
   }
 
   /** Routes by `map` from now on, and keeps a copy for the next start. */
   private async followSlotMap(map: SlotMap): Promise<void> {
     const bytes = encodeSlotMap(map);
-    if (this.slotTable !== undefined && encodeSlotMap(this.slotTable.map).equals(bytes)) return;
+    if (this.slotMapBytes?.equals(bytes) === true) return;
     await writeFileDurably(this.options.fs, this.slotMapPath, bytes);
     const table = new SlotTable(map);
     this.slotTable = table;
+    this.slotMapBytes = bytes;
     for (const [resolve, timer] of this.slotTableWaiters) {
       clearTimeout(timer);
       resolve(table);
@@ -187,6 +189,7 @@ export class ClusterNode {
     if (await fs.exists(this.slotMapPath)) {
       const path = this.slotMapPath;
       this.slotTable = new SlotTable(decodeSlotMap(await fs.readFile(path), path));
+      this.slotMapBytes = encodeSlotMap(this.slotTable.map);
     }
     this.settled = this.settle();
     this.settled.then(

@@ -65,24 +65,30 @@ export class GroupClient {
     groupId: GroupId,
     command: StoreCommand,
     retryUnknown: boolean,
+    startedAt = Date.now(),
   ): Promise<ApplyOutcome | undefined> {
-    return this.untilDeadline(groupId, retryUnknown, async (member, target, deadline) => {
-      if (member?.isLeader)
-        return beforeDeadline(this.proposeHere(member, command), deadline, groupId);
-      const body = Buffer.concat([
-        groupBytes(groupId),
-        encodeStoreEntry({ timestampMs: 0, command }),
-      ]);
-      return decodeOutcome(
-        await this.runtime.rpc.call(target, proposeMethod, body, deadline - Date.now()),
-      );
-    });
+    return this.untilDeadline(
+      groupId,
+      retryUnknown,
+      startedAt,
+      async (member, target, deadline) => {
+        if (member?.isLeader)
+          return beforeDeadline(this.proposeHere(member, command), deadline, groupId);
+        const body = Buffer.concat([
+          groupBytes(groupId),
+          encodeStoreEntry({ timestampMs: 0, command }),
+        ]);
+        return decodeOutcome(
+          await this.runtime.rpc.call(target, proposeMethod, body, deadline - Date.now()),
+        );
+      },
+    );
   }
 
   /** The live item under `key` in the group, read linearizably. */
-  read(groupId: GroupId, key: string): Promise<ItemRecord | undefined> {
+  read(groupId: GroupId, key: string, startedAt = Date.now()): Promise<ItemRecord | undefined> {
     // A read changes nothing: retrying it is always safe.
-    return this.untilDeadline(groupId, true, async (member, target, deadline) => {
+    return this.untilDeadline(groupId, true, startedAt, async (member, target, deadline) => {
       if (member?.isLeader) return beforeDeadline(this.readHere(member, key), deadline, groupId);
       const body = Buffer.concat([groupBytes(groupId), Buffer.from(key, "latin1")]);
       return decodeOptionalItem(
@@ -92,24 +98,29 @@ export class GroupClient {
   }
 
   /** This node's own applied state of the group (stale reads), if it hosts the group. */
-  readLocal(groupId: GroupId, key: string): Promise<ItemRecord | undefined> {
+  readLocal(
+    groupId: GroupId,
+    key: string,
+    startedAt = Date.now(),
+  ): Promise<ItemRecord | undefined> {
     const member = this.runtime.members.get(groupId);
-    if (member === undefined) return this.read(groupId, key);
+    if (member === undefined) return this.read(groupId, key, startedAt);
     return member.read(key, this.options.clock.nowSeconds());
   }
 
   /**
    * Calls `attempt` with this node's member of the group (if any) and the
    * node to ask when it does not lead, until one attempt settles or the
-   * deadline passes.
+   * request timeout, counted from `startedAt`, passes.
    */
   private async untilDeadline<T>(
     groupId: GroupId,
     retryUnknown: boolean,
+    startedAt: number,
     attempt: (member: GroupMember | undefined, target: NodeId, deadline: number) => Promise<T>,
   ): Promise<T> {
     const { routing, nodeId } = this.options;
-    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const deadline = startedAt + this.options.requestTimeoutMs;
     for (let tries = 0; ; tries++) {
       const member = this.runtime.members.get(groupId);
       const known = member !== undefined && member.leaderId !== 0 ? member.leaderId : undefined;

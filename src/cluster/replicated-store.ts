@@ -44,7 +44,6 @@ export type ReadMode = "linearizable" | "lease" | "stale";
 export interface ReplicatedStoreOptions {
   readonly runtime: NodeRuntime;
   readonly groups: GroupClient;
-  /** The key's data group. */
   /** The key's data group; a promise only while the node is still learning its slot map. */
   readonly groupOf: (key: string) => GroupId | Promise<GroupId>;
   /** Every data group, for flush_all. */
@@ -228,17 +227,20 @@ export class ReplicatedStore implements Store {
    * no single run of it could. The client hears SERVER_ERROR and decides.
    */
   private async propose(command: StoreCommand): Promise<ApplyOutcome | undefined> {
+    // A wait for the slot map counts against the request's one timeout.
+    const startedAt = Date.now();
     const groupId = this.options.groupOf(commandKey(command));
     const known = typeof groupId === "number" ? groupId : await groupId;
-    return this.options.groups.propose(known, command, false);
+    return this.options.groups.propose(known, command, false, startedAt);
   }
 
   private async read(key: string): Promise<ItemRecord | undefined> {
+    const startedAt = Date.now();
     const groupId = this.options.groupOf(key);
     const known = typeof groupId === "number" ? groupId : await groupId;
     return this.options.readMode === "stale"
-      ? this.options.groups.readLocal(known, key)
-      : this.options.groups.read(known, key);
+      ? this.options.groups.readLocal(known, key, startedAt)
+      : this.options.groups.read(known, key, startedAt);
   }
 
   private nowSeconds(): number {

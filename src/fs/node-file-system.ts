@@ -44,6 +44,8 @@ class NodeReadableFile implements ReadableFile {
   /** Reads in flight on the raw descriptor, which FileHandle.close() does not wait for. */
   private reading = 0;
   private idle: (() => void) | undefined;
+  /** Every close() shares one: a second caller would otherwise replace the first's idle waiter. */
+  private closing: Promise<void> | undefined;
 
   constructor(
     readonly path: string,
@@ -79,11 +81,12 @@ class NodeReadableFile implements ReadableFile {
   }
 
   close(): Promise<void> {
-    return attempt("close", this.path, async () => {
+    this.closing ??= attempt("close", this.path, async () => {
       // Closing under a queued read could hand its descriptor number to another file.
       if (this.reading > 0) await new Promise<void>((resolve) => (this.idle = resolve));
       await this.handle.close();
     });
+    return this.closing;
   }
 }
 

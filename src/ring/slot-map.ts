@@ -129,6 +129,8 @@ export function checkSlotMap(map: SlotMap, options: SlotMapCheckOptions = {}): S
 /** Slot -> group lookups for one valid slot map, in O(1). */
 export class SlotTable {
   readonly map: SlotMap;
+  /** The groups the map names, ascending. */
+  readonly groups: readonly number[];
   /** groupIds[slot] is the slot's group. */
   private readonly groupIds = new Uint16Array(slotCount);
 
@@ -138,6 +140,7 @@ export class SlotTable {
     for (const range of map.ranges) {
       this.groupIds.fill(range.groupId, range.firstSlot, range.lastSlot + 1);
     }
+    this.groups = [...new Set(map.ranges.map((range) => range.groupId))].sort((a, b) => a - b);
   }
 
   get epoch(): number {

@@ -63,3 +63,23 @@ test("closing a file while reads are in flight lets them finish with the right b
   }
   await t.throwsAsync(reader.read(0, 1), { message: /read .* failed/ });
 });
+
+test("two closes while reads are in flight both finish", async (t) => {
+  const root = mkdtempSync(join(tmpdir(), "memraft-fs-"));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const fs = new NodeFileSystem();
+  const path = join(root, "data");
+  const file = await fs.create(path);
+  await file.append(Buffer.alloc(1 << 16, 7));
+  await file.close();
+  const reader = await fs.openRead(path);
+  const reads = Array.from({ length: 16 }, (_, i) => reader.read(i * 4096, 4096));
+  const closes = [reader.close(), reader.close()];
+  await Promise.all(reads);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<"stuck">((resolve) => {
+    timer = setTimeout(() => resolve("stuck"), 5000);
+  });
+  t.deepEqual(await Promise.race([Promise.all(closes), deadline]), [undefined, undefined]);
+  clearTimeout(timer);
+});

@@ -46,6 +46,19 @@ test("the even layout of 3 groups is pinned", (t) => {
   });
 });
 
+test("a slot table names each group of its map once, ascending", (t) => {
+  const table = new SlotTable({
+    epoch: 2,
+    ranges: [
+      { firstSlot: 0, lastSlot: 99, groupId: 7 },
+      { firstSlot: 100, lastSlot: 199, groupId: 2 },
+      { firstSlot: 200, lastSlot: slotCount - 1, groupId: 7 },
+    ],
+  });
+  t.deepEqual(table.groups, [2, 7]);
+  t.is(table.groupOfSlot(150), 2);
+});
+
 test("an even layout needs 1 to 16384 whole groups", (t) => {
   for (const groupCount of [0, -1, 1.5, slotCount + 1, Number.NaN]) {
     const error = t.throws(() => evenSlotMap(groupCount), { message: /from 1 to 16384 groups/ });
