@@ -155,13 +155,6 @@ interface Waiter {
   readonly reject: (error: Error) => void;
 }
 
-/**
- * Compaction sessions live in the job worker, which every engine of the
- * process shares: their ids must be unique in the process, not per engine
- * (two engines numbering from 1 fed each other's sessions).
- */
-let nextCompactionSession = 1;
-
 export class LsmEngine {
   private readonly fs: FileSystem;
   private readonly logger: Logger;
@@ -231,7 +224,7 @@ export class LsmEngine {
       executor: this.executor,
       logger: this.logger,
       stopping: () => this.state !== "open" || this.failure !== undefined,
-      newSession: () => nextCompactionSession++,
+      newSession: () => this.executor.newSession(),
     };
   }
 

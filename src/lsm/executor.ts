@@ -19,6 +19,12 @@ export type JobPriority = (typeof JobPriority)[keyof typeof JobPriority];
 export interface JobExecutor {
   /** Runs a job; buffers in `request` are transferred (the caller must not touch them after). */
   submit(request: JobRequest, priority: JobPriority): Promise<JobResponse>;
+  /**
+   * A new compaction session id. Sessions live where the jobs run, which
+   * several engines may share: ids come from here so that two engines
+   * never feed each other's sessions.
+   */
+  newSession(): number;
   /** The engine that acquired this executor no longer needs it. */
   release(): void;
 }
@@ -37,12 +43,17 @@ export class WorkerExecutor implements JobExecutor {
   private inFlight: QueuedJob | undefined;
   private nextId = 1;
   private inFlightId = 0;
+  private nextSession = 1;
 
   /** The process-wide executor, counted as used until release(). */
   static acquire(): WorkerExecutor {
     WorkerExecutor.shared ??= new WorkerExecutor();
     WorkerExecutor.shared.users++;
     return WorkerExecutor.shared;
+  }
+
+  newSession(): number {
+    return this.nextSession++;
   }
 
   submit(request: JobRequest, priority: JobPriority): Promise<JobResponse> {
@@ -107,6 +118,11 @@ export class WorkerExecutor implements JobExecutor {
 export class InlineExecutor implements JobExecutor {
   private readonly handler = new JobHandler();
   private queue: Promise<unknown> = Promise.resolve();
+  private nextSession = 1;
+
+  newSession(): number {
+    return this.nextSession++;
+  }
 
   submit(request: JobRequest): Promise<JobResponse> {
     const run = this.queue.then(
