@@ -89,7 +89,7 @@ export class GroupClient {
   read(groupId: GroupId, key: string, startedAt = Date.now()): Promise<ItemRecord | undefined> {
     // A read changes nothing: retrying it is always safe.
     return this.untilDeadline(groupId, true, startedAt, async (member, target, deadline) => {
-      if (member?.isLeader) return beforeDeadline(this.readHere(member, key), deadline, groupId);
+      if (member?.isLeader) return this.readHere(member, key, deadline);
       const body = Buffer.concat([groupBytes(groupId), Buffer.from(key, "latin1")]);
       return decodeOptionalItem(
         await this.runtime.rpc.call(target, readMethod, body, deadline - Date.now()),
@@ -159,10 +159,17 @@ export class GroupClient {
     return proposed;
   }
 
-  private async readHere(member: GroupMember, key: string): Promise<ItemRecord | undefined> {
+  /** A read on this leader; only the wait for its leadership to be confirmed counts against `deadline`. */
+  private async readHere(
+    member: GroupMember,
+    key: string,
+    deadline?: number,
+  ): Promise<ItemRecord | undefined> {
     const barrier = member.readBarrier();
-    this.runtime.schedule();
-    await barrier;
+    if (barrier !== undefined) {
+      this.runtime.schedule();
+      await (deadline === undefined ? barrier : beforeDeadline(barrier, deadline, member.groupId));
+    }
     return member.read(key, this.options.clock.nowSeconds());
   }
 

@@ -230,8 +230,10 @@ export class GroupMember {
    * applied: every write a client was told about is applied on the leader
    * that answered it, so the applied state answers correctly as soon as it
    * covers this leader's first entry (everything earlier leaders answered).
+   * Undefined when the read may be served now (one voter or a lease, and
+   * that entry applied): nothing to wait for, nothing for the runtime to do.
    */
-  readBarrier(): Promise<void> {
+  readBarrier(): Promise<void> | undefined {
     const context = this.nextReadContext++;
     let confirmed: number | undefined;
     try {
@@ -241,7 +243,7 @@ export class GroupMember {
     }
     const termStart = this.raw.termStartIndex();
     const index = confirmed === undefined ? undefined : Math.min(confirmed, termStart);
-    if (index !== undefined && index <= this.applied) return Promise.resolve();
+    if (index !== undefined && index <= this.applied) return undefined;
     return new Promise((resolve, reject) =>
       this.reads.set(context, { index, termStart, resolve, reject }),
     );

@@ -456,6 +456,17 @@ export class Raft {
         type: MessageType.preVoteResponse,
         reject: true,
       });
+    } else if (message.type === MessageType.vote) {
+      // A candidate behind in term would otherwise never learn it: one that
+      // must win this node's vote (a member whose log is ahead) went on
+      // campaigning a term or two below a member that kept campaigning with
+      // a stale configuration, forever (seen in the simulator without
+      // pre-vote). The rejection carries our term, as the Raft paper has it.
+      this.send({
+        ...this.envelope(message.from),
+        type: MessageType.voteResponse,
+        reject: true,
+      });
     }
   }
 

@@ -100,3 +100,24 @@ test("ten thousand idle follower groups produce no work when ticked", (t) => {
   for (let tick = 0; tick < 5; tick++) for (const raw of groups) raw.tick();
   t.false(groups.some((raw) => raw.hasReady()));
 });
+
+test("a vote request from a lower term is rejected with the higher term, and the candidate catches up", (t) => {
+  const voter = node(2);
+  voter.ready();
+  voter.advance();
+  const vote = { groupId: 9, to: 2, type: MessageType.vote, index: 1, logTerm: 1, transfer: false };
+  voter.step({ ...vote, from: 3, term: 5 });
+  voter.ready();
+  voter.advance();
+  // Without the answer, a candidate a term behind a member that keeps
+  // campaigning never learns the term it must go beyond.
+  voter.step({ ...vote, from: 1, term: 3 });
+  const ready = voter.ready();
+  t.like(ready.messages[0], { type: MessageType.voteResponse, to: 1, term: 5, reject: true });
+  const candidate = node(1);
+  candidate.ready();
+  candidate.advance();
+  candidate.campaign();
+  candidate.step(ready.messages[0]!);
+  t.like(candidate.status(), { role: "follower", hardState: { term: 5, vote: 0, commit: 1 } });
+});

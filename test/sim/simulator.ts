@@ -24,7 +24,7 @@
 // faults are on, wakes members for no reason now and then (a detector can
 // be wrong; being woken must never hurt safety).
 
-import { type ConfChange, ConfChangeType } from "../../src/raft/conf-change.js";
+import { type ConfChange, ConfChangeType, describeConfState } from "../../src/raft/conf-change.js";
 import { silentRaftLogger } from "../../src/raft/logger.js";
 import { Prng } from "../../src/raft/prng.js";
 import { allVoters, isJoint } from "../../src/raft/quorum.js";
@@ -220,7 +220,14 @@ export class Simulation {
       `outcome: ${outcome}`,
       `stats: t=${this.now} ops=${this.operationCount} sent=${this.network.sentCount} dropped=${this.network.droppedCount} ` +
         `quietTicks=${this.quietTicks} detectorWakes=${this.detectorWakes} ${this.invariants.describe()}`,
-      ...(ok ? [] : ["last events:", ...this.events.slice(-60)]),
+      ...(ok
+        ? []
+        : [
+            "members at the end:",
+            ...this.memberStates(),
+            "last events:",
+            ...this.events.slice(-60),
+          ]),
     ].join("\n");
     return {
       ok,
@@ -230,6 +237,23 @@ export class Simulation {
       quietTicks: this.quietTicks,
       detectorWakes: this.detectorWakes,
     };
+  }
+
+  /** Each member's view, for a failure report: who thinks what, and why nothing moves. */
+  private memberStates(): string[] {
+    return this.nodes
+      .filter((node) => node.created)
+      .map((node) => {
+        const raw = node.raw;
+        if (raw === undefined) return `${node.id}: ${node.destroyed ? "destroyed" : "down"}`;
+        const status = raw.status();
+        const { term, vote, commit } = status.hardState;
+        return (
+          `${node.id}: ${status.role} term=${term} vote=${vote} lead=${status.lead} ` +
+          `conf=${describeConfState(status.conf)} last=${status.lastIndex}/${raw.raft.log.lastTerm()} ` +
+          `commit=${commit} applied=${status.applied} quiet=${status.quiesced}`
+        );
+      });
   }
 
   step(): void {
