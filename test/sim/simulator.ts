@@ -604,7 +604,13 @@ function settledConf(leader: RawNode, nodes: readonly SimNode[]): ConfState | un
   const raft = leader.raft;
   const conf = raft.conf;
   if (isJoint(conf) || raft.confChangePending()) return undefined;
-  const newer = nodes.some((n) => isMember(conf, n.id) && (n.raw?.raft.term ?? 0) > raft.term);
+  // A leader cut off since an older term may still think it leads; a member
+  // that moved on may be down right now, so its durable term counts too
+  // (deleting members by a stale leader's configuration once removed a
+  // member of the real one).
+  const newer = nodes.some(
+    (n) => isMember(conf, n.id) && (n.raw?.raft.term ?? n.disk.hardState.term) > raft.term,
+  );
   if (newer) return undefined;
   const { committed, applied } = raft.log;
   if (applied !== committed || raft.log.term(committed) !== raft.term) return undefined;
