@@ -124,13 +124,20 @@ export class Raft {
   private pendingConfIndex = 0;
   /**
    * As leader: the index of the entry whose configuration leaves this node
-   * out, once proposed; no entry is proposed after it. So when the leader
-   * applies it and steps down, its log ends there, as do the logs of the
-   * majority that committed it: whichever of them campaigns next has a log
-   * as up to date as ours and gets our vote, which it may need while it has
-   * not yet learned the entry is committed (a joint half may count us).
+   * out, once proposed (or applied, by a leader elected with it already in
+   * its log); no entry is proposed after it. So when the leader steps down,
+   * its log ends there, as do the logs of the majority that committed it:
+   * whichever of them campaigns next has a log as up to date as ours and
+   * gets our vote, which it may need while it has not yet learned the entry
+   * is committed (a joint half may count us). See also `handover`.
    */
   private leavingIndex = 0;
+  /**
+   * Set while a leader removed by a configuration it applied hands over:
+   * per voter of that configuration, the heartbeat from which on its
+   * acknowledgement means it knows the commit (see finishHandover).
+   */
+  private handover: Map<NodeId, number> | undefined;
   /**
    * The configurations applied since the oldest index a snapshot may still
    * be taken at, ascending: each holds from its index to the next one's. A
@@ -570,6 +577,10 @@ export class Raft {
     this.tickRole = this.tickHeartbeat;
     const own = this.progress.get(this.id);
     if (own !== undefined) own.becomeReplicate();
+    // A configuration already in the log may leave this node out (elected
+    // between its removal's entry and that entry's apply): it then takes no
+    // proposal, as if it had proposed the removal itself.
+    this.leavingIndex = this.unappliedRemovalIndex();
     // Entries of earlier terms commit only through one of this term (§5.4.2);
     // the no-op also lets ReadIndex and conf changes start.
     this.pendingConfIndex = this.log.lastIndex() + 1;
@@ -599,6 +610,7 @@ export class Raft {
     this.votes = new Map();
     this.leadTransferee = 0;
     this.leavingIndex = 0;
+    this.handover = undefined;
     this.uncommittedBytes = 0;
     this.broadcastPending = false;
     this.readsAwaitingCommit = [];
@@ -991,6 +1003,10 @@ export class Raft {
   private handleHeartbeatResponse(message: HeartbeatResponseMessage, progress: Progress): void {
     progress.probeSent = false;
     progress.heartbeatAcked = Math.max(progress.heartbeatAcked, message.context);
+    if (this.handover !== undefined) {
+      this.finishHandover();
+      if (this.role !== "leader") return;
+    }
     if (progress.state === "snapshot") this.sendSnapshotChunk(message.from, progress);
     else if (progress.match < this.log.lastIndex()) {
       // In replicate state a full window may hide lost appends: probe the tail.
@@ -1094,6 +1110,18 @@ export class Raft {
   private broadcastHeartbeat(quiesce = false): number {
     const sequence = ++this.heartbeatSequence;
     this.heartbeatSentTicks[sequence % limits.heartbeatHistoryMax] = this.tickCount;
+    if (this.handover !== undefined) {
+      // A voter that holds the whole committed log learns the commit from this heartbeat.
+      for (const id of allVoters(this.conf)) {
+        const progress = this.progress.get(id);
+        if (
+          progress !== undefined &&
+          !this.handover.has(id) &&
+          progress.match >= this.log.committed
+        )
+          this.handover.set(id, sequence);
+      }
+    }
     for (const [id, progress] of this.progress) {
       if (id === this.id) continue;
       this.send({
@@ -1106,6 +1134,20 @@ export class Raft {
     }
     this.releaseConfirmedReads();
     return sequence;
+  }
+
+  /** A removed leader steps down once a quorum of its configuration's voters knows the commit. */
+  private finishHandover(): void {
+    const told = this.handover!;
+    const known = quorumVote(this.conf, (id) => {
+      const sequence = told.get(id);
+      return sequence !== undefined && this.progress.get(id)!.heartbeatAcked >= sequence
+        ? true
+        : undefined;
+    });
+    if (known !== "won") return;
+    this.info("steps down: removed from the configuration, and its voters know");
+    this.becomeFollower(this.term, 0);
   }
 
   private sendTimeoutNow(to: NodeId): void {
@@ -1182,6 +1224,20 @@ export class Raft {
   // ---- membership ------------------------------------------------------------
 
   /** Throws if `changes` cannot be proposed now; whether they leave this node out. */
+  /** The unapplied conf-change entry whose configuration leaves this node out, or 0. */
+  private unappliedRemovalIndex(): number {
+    let conf = this.conf;
+    for (let index = this.log.applied + 1; index <= this.log.lastIndex(); index++) {
+      const entry = this.log.entry(index);
+      if (entry.type !== EntryType.confChange) continue;
+      const plan = planConfChange(conf, decodeConfChange(entry.data));
+      if (plan.kind === "refuse") continue;
+      conf = plan.conf;
+      if (!allVoters(conf).includes(this.id)) return index;
+    }
+    return 0;
+  }
+
   private checkConfChangeProposal(changes: readonly ConfChange[]): boolean {
     if (this.confChangePending()) {
       throw new ProposalDroppedError(this.groupId, "a configuration change is pending", {
@@ -1213,10 +1269,17 @@ export class Raft {
       return;
     }
     if (!this.isVoter()) {
-      // Let followers learn the commit of our removal before we go quiet.
+      // Followers may not know yet that our removal is committed; until a
+      // quorum of the new voters does, they may still be in the joint
+      // configuration and need this node's vote, which it would refuse,
+      // its log being longer. So it leads on, taking no proposals, until a
+      // quorum of them has acknowledged a heartbeat carrying that commit
+      // (stepping down at once wedged a group when those appends were lost).
+      if (this.leavingIndex === 0) this.leavingIndex = entry.index;
+      this.handover = new Map();
+      this.info("hands over: removed from the configuration, leads until its voters know");
       this.broadcastAppend();
-      this.info("steps down: removed from the configuration");
-      this.becomeFollower(this.term, 0);
+      this.broadcastHeartbeat();
       return;
     }
     if (this.leadTransferee !== 0 && !this.conf.voters.includes(this.leadTransferee))

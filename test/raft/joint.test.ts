@@ -6,7 +6,7 @@
 
 import test from "ava";
 import { type ConfChange, ConfChangeType } from "../../src/raft/conf-change.js";
-import { MessageType } from "../../src/raft/types.js";
+import { type Message, MessageType } from "../../src/raft/types.js";
 import { Cluster } from "./cluster.js";
 
 const { addVoter, addLearner, removeNode } = ConfChangeType;
@@ -133,6 +133,52 @@ test("a new leader leaves a joint configuration its predecessor entered", (t) =>
     t.deepEqual(cluster.raft(id).conf, { voters: [1, 2, 4], learners: [], votersOutgoing: [] });
 });
 
+test("a leader elected with its own removal already in its log takes no proposal", (t) => {
+  const cluster = withLearner();
+  cluster.node(1).raw.proposeConfChange(replace(4, 3));
+  // The leave (entry 6, which leaves 3 out) reaches only 3, and nobody
+  // hears that it is committed; then the leader dies.
+  for (let round = 0; round < 10; round++) {
+    cluster.process();
+    cluster.deliver({
+      drop: (m) =>
+        (m.type === MessageType.append &&
+          (m.commit >= 6 || (m.to !== 3 && m.entries.some((e) => e.index >= 6)))) ||
+        (m.type === MessageType.heartbeat && m.commit >= 6),
+    });
+  }
+  t.is(cluster.raft(3).log.lastIndex(), 6);
+  t.is(cluster.raft(3).log.applied, 5);
+  cluster.stop(1);
+  cluster.queue = [];
+  // 3 has the longest log: it can win both majorities, and must then act
+  // as a leader that is leaving. 2 and 4 first let their leader lease lapse.
+  for (let i = 0; i < 40; i++) {
+    cluster.tick(2);
+    cluster.tick(4);
+    cluster.stabilize();
+  }
+  cluster.node(3).raw.campaign();
+  for (let round = 0; round < 20 && cluster.raft(3).role !== "leader"; round++) {
+    cluster.process();
+    cluster.deliver();
+  }
+  t.is(cluster.raft(3).role, "leader");
+  t.throws(() => cluster.node(3).raw.propose(new Uint8Array([1])), {
+    message: /leaving the group/,
+  });
+  cluster.stabilize();
+  for (let i = 0; i < 3; i++) {
+    cluster.tick(3);
+    cluster.stabilize();
+  }
+  t.is(cluster.raft(3).role, "follower");
+  const leader = cluster.tickUntilLeader([2, 4], 60);
+  cluster.propose(leader, "after");
+  cluster.stabilize();
+  for (const id of [2, 4]) t.deepEqual(cluster.appliedTexts(id), ["a", "after"]);
+});
+
 test("an election while joint needs both majorities", (t) => {
   const cluster = withLearner();
   cluster.node(1).raw.proposeConfChange(replace(4, 3));
@@ -158,12 +204,45 @@ test("a leader that removes itself leads through the joint phase, then steps dow
   cluster.stabilize();
   t.is(cluster.raft(1).role, "follower");
   t.true(cluster.lines.includes("1 proposes leaving the joint configuration at 6"));
-  const stepDown = cluster.lines.indexOf("1 steps down: removed from the configuration");
+  const stepDown = cluster.lines.indexOf(
+    "1 steps down: removed from the configuration, and its voters know",
+  );
   t.true(
     stepDown > cluster.lines.indexOf("1 applies conf change at 6: voters [2,3,4] learners []"),
   );
   const leader = cluster.tickUntilLeader([2, 3, 4], 60, [1]);
   t.deepEqual(cluster.raft(leader).conf.voters, [2, 3, 4]);
+  cluster.propose(leader, "after");
+  cluster.stabilize();
+  for (const id of [2, 3, 4]) t.deepEqual(cluster.appliedTexts(id), ["a", "after"]);
+});
+
+test("a removed leader leads on until a quorum of its new voters knows the removal is committed", (t) => {
+  const cluster = withLearner();
+  cluster.node(1).raw.proposeConfChange(replace(4, 1));
+  // Every notice of commit 6 (the leave) from 1 is lost for a while: the
+  // others hold entry 6 but stay in the joint configuration, where they
+  // would need 1's vote; 1 must not leave them there.
+  const carriesLeaveCommit = (m: Message) =>
+    m.from === 1 &&
+    ((m.type === MessageType.append && m.commit >= 6) ||
+      (m.type === MessageType.heartbeat && m.commit >= 6));
+  for (let round = 0; round < 30; round++) {
+    cluster.process();
+    cluster.deliver({ drop: carriesLeaveCommit });
+    if (round % 3 === 0) cluster.tick(1);
+  }
+  t.deepEqual(cluster.raft(1).conf.voters, [2, 3, 4], "1 applied its removal");
+  t.is(cluster.raft(1).role, "leader", "and still leads, as nobody knows");
+  t.deepEqual(cluster.raft(2).conf.votersOutgoing, [1, 2, 3]);
+  cluster.stabilize();
+  for (let i = 0; i < 3; i++) {
+    cluster.tick(1);
+    cluster.stabilize();
+  }
+  t.is(cluster.raft(1).role, "follower");
+  for (const id of [2, 3, 4]) t.deepEqual(cluster.raft(id).conf.voters, [2, 3, 4]);
+  const leader = cluster.tickUntilLeader([2, 3, 4], 60, [1]);
   cluster.propose(leader, "after");
   cluster.stabilize();
   for (const id of [2, 3, 4]) t.deepEqual(cluster.appliedTexts(id), ["a", "after"]);

@@ -604,6 +604,9 @@ function settledConf(leader: RawNode, nodes: readonly SimNode[]): ConfState | un
   const raft = leader.raft;
   const conf = raft.conf;
   if (isJoint(conf) || raft.confChangePending()) return undefined;
+  // A leader that applied its own removal leads on until the new voters know
+  // (Raft handover): the configuration settles under a leader that is in it.
+  if (!allVoters(conf).includes(raft.id)) return undefined;
   // A leader cut off since an older term may still think it leads; a member
   // that moved on may be down right now, so its durable term counts too
   // (deleting members by a stale leader's configuration once removed a
