@@ -4,7 +4,6 @@
 // a quiet follower never times out by itself.
 
 import type { RawNode } from "./raw-node.js";
-import type { TcpTransport } from "./transport/tcp-transport.js";
 import type { NodeId } from "./types.js";
 
 /**
@@ -13,9 +12,15 @@ import type { NodeId } from "./types.js";
  * node-level failure detector) has not heard from its node for an election
  * timeout; with no transport (a node on its own) there is no quiet follower.
  */
+/** The node-level failure detector (TcpTransport is one). */
+export interface PeerSuspicion {
+  /** Whether nothing came from `peer` for `silenceMs`, or it is not connected. */
+  suspects(peer: NodeId, silenceMs: number): boolean;
+}
+
 export function tickMembers(
   members: Iterable<{ readonly raw: RawNode }>,
-  transport: TcpTransport | undefined,
+  transport: PeerSuspicion | undefined,
   electionTimeoutMs: number,
 ): number {
   let ticked = 0;

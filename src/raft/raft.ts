@@ -1223,7 +1223,6 @@ export class Raft {
 
   // ---- membership ------------------------------------------------------------
 
-  /** Throws if `changes` cannot be proposed now; whether they leave this node out. */
   /** The unapplied conf-change entry whose configuration leaves this node out, or 0. */
   private unappliedRemovalIndex(): number {
     let conf = this.conf;
@@ -1238,6 +1237,7 @@ export class Raft {
     return 0;
   }
 
+  /** Throws if `changes` cannot be proposed now; whether they leave this node out. */
   private checkConfChangeProposal(changes: readonly ConfChange[]): boolean {
     if (this.confChangePending()) {
       throw new ProposalDroppedError(this.groupId, "a configuration change is pending", {

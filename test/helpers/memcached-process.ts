@@ -37,18 +37,9 @@ export async function freePorts(host: string, count: number): Promise<number[]> 
   }
 }
 
-export function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === "object") resolve(address.port);
-        else reject(new Error("no port"));
-      });
-    });
-  });
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  const [port] = await freePorts(host, 1);
+  return port!;
 }
 
 export interface RunningMemcached {
