@@ -28,8 +28,11 @@ interface Target {
   stop(): Promise<void>;
 }
 
+/** BENCH_NODE_ARGS passes Node options to every memraft process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p". */
+const nodeArgs = process.env.BENCH_NODE_ARGS?.split(" ").filter((arg) => arg !== "") ?? [];
+
 function spawnNode(args: readonly string[]): ChildProcess {
-  return spawn(process.execPath, [bin, "start", ...args], { stdio: "ignore" });
+  return spawn(process.execPath, [...nodeArgs, bin, "start", ...args], { stdio: "ignore" });
 }
 
 function stopAll(children: readonly ChildProcess[]): Promise<void> {

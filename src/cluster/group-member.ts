@@ -36,7 +36,7 @@ import type {
 } from "../raft/types.js";
 import { EntryType } from "../raft/types.js";
 import type { ItemRecord } from "../store/item.js";
-import { type ApplyOutcome, StoreStateMachine } from "../store/state-machine.js";
+import { type ApplyOutcome, type MachineEntry, StoreStateMachine } from "../store/state-machine.js";
 import { crc32c, maskCrc, unmaskCrc } from "../util/crc32c.js";
 import { ConfigError, MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
@@ -253,21 +253,29 @@ export class GroupMember {
     return this.machine.read(key, nowSeconds);
   }
 
-  /** Applies committed entries in order and answers their proposals. */
+  /**
+   * Applies committed entries in order and answers their proposals. Runs of
+   * entries reach the state machine together (one table write each).
+   */
   async applyCommitted(entries: readonly Entry[]): Promise<void> {
-    for (const entry of entries) {
-      if (entry.type === EntryType.confChange) {
-        // Stored with the data, so a restart from the flushed state resumes
-        // with the configuration of that state.
-        this.appliedConf = confStateAfter(this.appliedConf, entry);
-        await this.machine.applyMembership(entry.index, encodeMembership(this.appliedConf));
-        this.applied = entry.index;
-        this.settleProposal(entry, undefined);
-        continue;
+    for (let start = 0; start < entries.length; start += applyRunEntriesMax) {
+      const run = entries.slice(start, start + applyRunEntriesMax);
+      const machineEntries: MachineEntry[] = [];
+      let conf = this.appliedConf;
+      for (const entry of run) {
+        if (entry.type === EntryType.confChange) {
+          // Stored with the data, so a restart from the flushed state resumes
+          // with the configuration of that state.
+          conf = confStateAfter(conf, entry);
+          machineEntries.push({ index: entry.index, membership: encodeMembership(conf) });
+        } else {
+          machineEntries.push({ index: entry.index, payload: entry.data });
+        }
       }
-      const outcome = await this.machine.apply(entry.index, entry.data);
-      this.applied = entry.index;
-      this.settleProposal(entry, outcome);
+      const outcomes = await this.machine.applyAll(machineEntries);
+      this.appliedConf = conf;
+      this.applied = run[run.length - 1]!.index;
+      for (let i = 0; i < run.length; i++) this.settleProposal(run[i]!, outcomes[i]);
     }
     this.serveReads();
   }
@@ -441,6 +449,13 @@ function startState(
 }
 
 /** The record of the snapshot a group directory was installed from, kept beside the LSM's files. */
+/**
+ * Entries applied as one table write at most: a long catch-up becomes many
+ * memtable writes of moderate size, so the engine can freeze and flush its
+ * memtable between them.
+ */
+const applyRunEntriesMax = 512;
+
 const installedSnapshotFile = "SNAPSHOT";
 // Version 1 had no outgoing voters (no joint configurations).
 const installedSnapshotVersion = 2;

@@ -349,6 +349,11 @@ export class NodeRuntime implements CheckpointSource {
     await this.storage.close();
   }
 
+  /** The applied index at which this leader last compared every follower's state hash with its own. */
+  hashesComparedIndex(groupId: GroupId): number | undefined {
+    return this.hashesComparedAt.get(groupId);
+  }
+
   /**
    * For each group this node leads: asks each follower for its latest state
    * hash and compares it with this node's at the same index. Replicas at the

@@ -18,6 +18,7 @@ import { runs } from "../helpers/property.js";
 class MapTable implements ItemTable {
   readonly entries = new Map<string, Buffer>();
   appliedIndex = 0;
+  writes = 0;
 
   get(key: string): Promise<Buffer | undefined> {
     return Promise.resolve(this.entries.get(key));
@@ -25,6 +26,7 @@ class MapTable implements ItemTable {
 
   async write(appliedIndex: number, changes: readonly TableChange[]): Promise<void> {
     this.appliedIndex = appliedIndex;
+    this.writes++;
     for (const { key, value } of changes) {
       if (value === undefined) this.entries.delete(key);
       else this.entries.set(key, value);
@@ -306,6 +308,53 @@ test("replicas that apply the same entries have the same state hash at every ind
       }
     }),
     { numRuns: runs(100) },
+  );
+});
+
+test("entries applied in runs give the outcomes, hashes and table of entries applied one by one", async (t) => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(command, { minLength: 1, maxLength: 40 }),
+      fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 40 }),
+      async (commands, runLengths) => {
+        const payloads = commands.map((c, i) =>
+          encodeStoreEntry({ timestampMs: 1_800_000_000_000 + i * 700, command: c }),
+        );
+        const singleTable = new MapTable();
+        const single = await StoreStateMachine.open(singleTable, {
+          itemSizeMaxBytes: 1024,
+          casGeneration: 0,
+        });
+        const singleOutcomes = [];
+        for (const [i, payload] of payloads.entries())
+          singleOutcomes.push(await single.apply(i + 1, payload));
+        const runTable = new MapTable();
+        const batched = await StoreStateMachine.open(runTable, {
+          itemSizeMaxBytes: 1024,
+          casGeneration: 0,
+        });
+        const runOutcomes = [];
+        let writes = 0;
+        for (let start = 0, run = 0; start < payloads.length; run++) {
+          const length = runLengths[run % runLengths.length]!;
+          const entries = payloads
+            .slice(start, start + length)
+            .map((payload, offset) => ({ index: start + offset + 1, payload }));
+          runOutcomes.push(...(await batched.applyAll(entries)));
+          writes++;
+          start += entries.length;
+          t.is(runTable.appliedIndex, start);
+        }
+        t.deepEqual(runOutcomes, singleOutcomes);
+        for (let i = 1; i <= payloads.length; i++) t.is(batched.hashAt(i), single.hashAt(i));
+        t.deepEqual(
+          new Map([...runTable.entries].sort()),
+          new Map([...singleTable.entries].sort()),
+        );
+        t.is(runTable.writes, writes, "one table write per run");
+      },
+    ),
+    { numRuns: runs(200) },
   );
 });
 
