@@ -35,9 +35,13 @@ export function encodeItem(record: ItemRecord): Buffer {
   return bytes;
 }
 
-/** Decodes a stored item; `where` names it in the error if the bytes are not one. */
-export function decodeItem(bytes: Buffer, where: string): ItemRecord {
+/**
+ * Decodes a stored item; `whereOf` names it in the error if the bytes are
+ * not one (a function where naming costs work: every read decodes).
+ */
+export function decodeItem(bytes: Buffer, whereOf: string | (() => string)): ItemRecord {
   if (bytes.length < headerBytes || bytes[0] !== formatVersion || (bytes[1]! & ~knownBits) !== 0) {
+    const where = typeof whereOf === "string" ? whereOf : whereOf();
     throw new MemraftError(
       "ERR_CORRUPTION",
       `${where}: not a memraft item (length ${bytes.length}, version ${bytes[0]}, bits ${bytes[1]})`,

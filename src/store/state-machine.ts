@@ -257,7 +257,7 @@ export class StoreStateMachine {
   async read(key: string, nowSeconds: number): Promise<ItemRecord | undefined> {
     const stored = await this.table.get(key);
     if (stored === undefined) return undefined;
-    const record = decodeItem(stored, `key ${JSON.stringify(key)}`);
+    const record = decodeItem(stored, () => `key ${JSON.stringify(key)}`);
     return isLive(record, this.state.flush, nowSeconds) ? record : undefined;
   }
 
@@ -307,7 +307,7 @@ export class StoreStateMachine {
   private async current(key: string, context: WriteContext): Promise<ItemRecord | undefined> {
     const stored = this.pending.has(key) ? this.pending.get(key) : await this.table.get(key);
     if (stored === undefined) return undefined;
-    const record = decodeItem(stored, `key ${JSON.stringify(key)}`);
+    const record = decodeItem(stored, () => `key ${JSON.stringify(key)}`);
     return isLive(record, this.state.flush, context.nowSeconds) ? record : undefined;
   }
 

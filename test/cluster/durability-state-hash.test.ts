@@ -115,9 +115,12 @@ test("replicas agree on the state hash after a follower restarts and after one c
     `SEED=${seed}: (applied index: state hash) per replica ${hashes.join(", ")}`,
   );
   // More than one if the leader truncated again while the first was installed.
-  t.true(
-    cluster.nodes[snapshotting]!.runtime.snapshotsInstalled >= 1,
-    "the follower away caught up by snapshot",
+  // The count moves once the installed state is checkpointed, a little after
+  // the replica's applied index does.
+  await waitFor(
+    "the follower away to have caught up by snapshot",
+    () => cluster.nodes[snapshotting]!.runtime.snapshotsInstalled >= 1,
+    10_000,
   );
   t.deepEqual(counters.unanswered, [], `SEED=${seed}`);
   t.deepEqual(counters.wrongReplies, [], `SEED=${seed}`);

@@ -82,6 +82,26 @@ test("writes from many groups in one turn share a single fsync", async (t) => {
   t.is(log.syncCount - before, 1);
 });
 
+test("a hard state that moved only its commit costs no fsync and is durable with the next write", async (t) => {
+  const fs = new FaultFileSystem();
+  const log = await RaftLogStorage.open(fs, directory);
+  await log.save(1, {
+    entries: [entry(1, 1), entry(2, 1)],
+    hardState: { term: 1, vote: 1, commit: 0 },
+  });
+  const synced = log.syncCount;
+  await log.save(1, { hardState: { term: 1, vote: 1, commit: 2 } });
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(log.syncCount, synced, "a commit-only hard state is not synced on its own");
+  await log.save(1, { entries: [entry(3, 1)] });
+  t.is(log.syncCount, synced + 1);
+  fs.crash({ mode: "drop", random: () => 0.5 });
+  const reopened = await RaftLogStorage.open(fs, directory);
+  t.deepEqual(reopened.takeRecovered(1)?.hardState, { term: 1, vote: 1, commit: 2 });
+  await reopened.save(1, { hardState: { term: 2, vote: 3, commit: 2 } });
+  t.is(reopened.syncCount, 1, "a new term or vote is synced before it is acknowledged");
+});
+
 async function crashRound(seed: number, mode: TearMode): Promise<string | undefined> {
   const random = new Prng(seed);
   const fs = new FaultFileSystem();

@@ -26,6 +26,8 @@ import {
 } from "./log-format.js";
 import { type RecoveredGroup, type Recovery, recoverLog } from "./log-reader.js";
 
+const resolvedVoid: Promise<void> = Promise.resolve();
+
 export interface LogStorageOptions {
   readonly segmentBytesMax?: number;
 }
@@ -164,10 +166,19 @@ export class RaftLogStorage {
         Math.max(this.pendingMaxIndexes.get(groupId) ?? 0, marks.lastIndex),
       );
     }
-    if (write.hardState !== undefined) {
-      marks.hardState = write.hardState;
-      this.queue({ type: RecordType.hardState, groupId, hardState: write.hardState });
+    let mustSync = write.snapshot !== undefined || first !== undefined;
+    const hardState = write.hardState;
+    if (hardState !== undefined) {
+      const before = marks.hardState;
+      if (hardState.term !== before.term || hardState.vote !== before.vote) mustSync = true;
+      marks.hardState = hardState;
+      this.queue({ type: RecordType.hardState, groupId, hardState });
     }
+    // A hard state that moved only its commit need not be durable before
+    // anything happens (etcd's MustSync): a commit index lost in a crash is
+    // learned again, and what was applied proves its own commit (the owner
+    // starts from the larger of the two). The record goes with the next write.
+    if (!mustSync) return this.failure === undefined ? resolvedVoid : Promise.reject(this.failure);
     return this.waitForSync();
   }
 
