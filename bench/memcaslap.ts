@@ -10,6 +10,12 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 
 export const durationSeconds = Number(process.env.BENCH_SECONDS ?? 20);
+/**
+ * Load before a measured run: V8 is still compiling the server's hot code in
+ * its first seconds (its compiler threads took a quarter of the CPU in the
+ * first 10 s of a cluster under load), which is not the server's steady state.
+ */
+export const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 export const connections = 64;
 export const loadThreads = 2;
 
@@ -65,8 +71,12 @@ function percentileFromLog2(output: string, fraction: number): number {
   return Number.NaN;
 }
 
-/** Runs memcaslap against `servers` (host:port each) for the configured duration. */
-export async function drive(servers: readonly string[], mix: LoadMix): Promise<LoadResult> {
+/** Runs memcaslap against `servers` (host:port each) for `seconds` (the configured duration). */
+export async function drive(
+  servers: readonly string[],
+  mix: LoadMix,
+  seconds = durationSeconds,
+): Promise<LoadResult> {
   // memcaslap wants a thread per server at least, and connections a multiple of threads.
   const threads = Math.max(loadThreads, servers.length);
   const { stdout } = await run(
@@ -81,9 +91,9 @@ export async function drive(servers: readonly string[], mix: LoadMix): Promise<L
       "-c",
       String(Math.ceil(connections / threads) * threads),
       "-t",
-      `${durationSeconds}s`,
+      `${seconds}s`,
       "-S",
-      `${durationSeconds}s`,
+      `${seconds}s`,
     ],
     { maxBuffer: 16 * 1024 * 1024 },
   );

@@ -14,7 +14,7 @@ import { freePort, freePorts, startMemcached } from "../../test/helpers/memcache
 import { RawClient } from "../../test/helpers/raw-client.js";
 import { findExecutable } from "../../test/helpers/tools.js";
 import { waitFor, waitForPort } from "../../test/helpers/wait.js";
-import { drive, type LoadMix, type LoadResult } from "../memcaslap.js";
+import { drive, type LoadMix, type LoadResult, warmupSeconds } from "../memcaslap.js";
 import { type CpuSample, cpuMicrosPerOperation, sampleCpu } from "../process-cpu.js";
 import type { BenchSection } from "../run.js";
 
@@ -134,6 +134,7 @@ async function measure(
   pids: readonly number[],
   mix: LoadMix,
 ): Promise<Measured> {
+  if (warmupSeconds > 0) await drive(servers, mix, warmupSeconds);
   const before = sampleCpu(pids);
   const result = await drive(servers, mix);
   const after = sampleCpu(pids);
