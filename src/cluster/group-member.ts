@@ -448,7 +448,6 @@ function startState(
   };
 }
 
-/** The record of the snapshot a group directory was installed from, kept beside the LSM's files. */
 /**
  * Entries applied as one table write at most: a long catch-up becomes many
  * memtable writes of moderate size, so the engine can freeze and flush its
@@ -456,6 +455,7 @@ function startState(
  */
 const applyRunEntriesMax = 512;
 
+/** The record of the snapshot a group directory was installed from, kept beside the LSM's files. */
 const installedSnapshotFile = "SNAPSHOT";
 // Version 1 had no outgoing voters (no joint configurations).
 const installedSnapshotVersion = 2;

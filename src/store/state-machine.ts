@@ -3,16 +3,18 @@
 // Apply never reads the clock: "now" is the leader's timestamp in the entry,
 // never earlier than any entry before it (a new leader's clock may be
 // behind); a new version's cas is the entry's log index, with the group's
-// generation in the high bits; flush_all is a watermark. The clock and the
-// watermark are kept in the table itself, written with the entries that move
-// them, so a replica that replays the log from its last flush reaches the
-// same state as one that never stopped.
+// generation in the high bits; flush_all is a watermark. The clock, the
+// watermark and the state hash are kept in the table itself, in one record
+// written atomically with each run of entries applied, so a replica that
+// replays the log from its last flush reaches the same state as one that
+// never stopped.
 //
 // The semantics are memcached's, from semantics.ts, shared with the memory
 // engine. Reads (get, and mg without effects) do not go through the log:
 // they look at the applied state with the reader's clock.
 //
-// REQUIRES: apply() calls are made one at a time, in log order.
+// REQUIRES: apply calls (apply, applyAll, applyMembership) are made one at
+// a time, in log order.
 
 import { assert } from "../util/assert.js";
 import { MemraftError } from "../util/errors.js";
