@@ -19,7 +19,7 @@
 
 import { type FileSystem, joinPath } from "../fs/file-system.js";
 import { BlockCache } from "../lsm/index.js";
-import { RaftLogStorage } from "../raft/log-storage/log-storage.js";
+import { RaftLogStorage, readyWrite } from "../raft/log-storage/log-storage.js";
 import { tickMembers } from "../raft/quiet-ticks.js";
 import { canSendBeforeSave, type RawNode } from "../raft/raw-node.js";
 import { type PeerAddress, TcpTransport } from "../raft/transport/tcp-transport.js";
@@ -423,57 +423,8 @@ export class NodeRuntime implements CheckpointSource {
       do {
         this.again = false;
         await this.cleanLogs();
-        const batch: { member: GroupMember; ready: ReturnType<RawNode["ready"]> }[] = [];
-        const saves: Promise<void>[] = [];
-        for (const member of this.members.values()) {
-          if (!member.raw.hasReady()) continue;
-          const ready = member.raw.ready();
-          batch.push({ member, ready });
-          // A leader's appends leave now: followers write while this node does.
-          for (const message of ready.messages)
-            if (canSendBeforeSave(message)) this.transport?.send(message);
-          if (ready.snapshot !== undefined) await this.install(member, ready.snapshot);
-          if (
-            ready.snapshot !== undefined ||
-            ready.entries.length > 0 ||
-            ready.hardState !== undefined
-          ) {
-            saves.push(
-              this.storage.save(member.groupId, {
-                snapshot: ready.snapshot?.meta,
-                entries: ready.entries,
-                hardState: ready.hardState,
-              }),
-            );
-          }
-        }
-        if (batch.length === 0) break;
-        // Committed entries already durable here (saved by earlier cycles)
-        // are applied while this cycle's entries are written: a client's
-        // write then waits for one fsync, not for the next batch's too.
-        const early = batch.map(({ member, ready }) => {
-          if (ready.softState !== undefined) member.roleChanged(ready.softState);
-          const prefix = durablePrefix(ready);
-          const applied = member.applyCommitted(prefix);
-          // Awaited below, where a failure surfaces; this only keeps one
-          // that fails while the saves are awaited from going unhandled.
-          applied.catch(() => undefined);
-          return { applied, count: prefix.length };
-        });
-        await Promise.all(saves);
-        for (const { ready } of batch)
-          for (const message of ready.messages)
-            if (!canSendBeforeSave(message)) this.transport?.send(message);
-        await Promise.all(
-          batch.map(async ({ member, ready }, index) => {
-            const { applied, count } = early[index]!;
-            await applied;
-            await member.applyCommitted(ready.committedEntries.slice(count));
-            member.confirmReads(ready.readStates);
-            member.raw.advance();
-          }),
-        );
-      } while (this.again || [...this.members.values()].some((member) => member.raw.hasReady()));
+        if (!(await this.cycle())) break;
+      } while (this.again || this.anyReady());
     } catch (error) {
       this.stopOnFailure(error as Error);
       return;
@@ -481,6 +432,58 @@ export class NodeRuntime implements CheckpointSource {
       this.processing = false;
     }
     if (this.again) this.schedule();
+  }
+
+  private anyReady(): boolean {
+    for (const member of this.members.values()) if (member.raw.hasReady()) return true;
+    return false;
+  }
+
+  /**
+   * One pass of the Ready contract over every member with a Ready (see the
+   * file comment). False if no member had one.
+   */
+  private async cycle(): Promise<boolean> {
+    const batch: { member: GroupMember; ready: ReturnType<RawNode["ready"]> }[] = [];
+    const saves: Promise<void>[] = [];
+    for (const member of this.members.values()) {
+      if (!member.raw.hasReady()) continue;
+      const ready = member.raw.ready();
+      batch.push({ member, ready });
+      // A leader's appends leave now: followers write while this node does.
+      for (const message of ready.messages)
+        if (canSendBeforeSave(message)) this.transport?.send(message);
+      if (ready.snapshot !== undefined) await this.install(member, ready.snapshot);
+      const write = readyWrite(ready);
+      if (write !== undefined) saves.push(this.storage.save(member.groupId, write));
+    }
+    if (batch.length === 0) return false;
+    // Committed entries already durable here (saved by earlier cycles)
+    // are applied while this cycle's entries are written: a client's
+    // write then waits for one fsync, not for the next batch's too.
+    const early = batch.map(({ member, ready }) => {
+      if (ready.softState !== undefined) member.roleChanged(ready.softState);
+      const prefix = durablePrefix(ready);
+      const applied = member.applyCommitted(prefix);
+      // Awaited below, where a failure surfaces; this only keeps one
+      // that fails while the saves are awaited from going unhandled.
+      applied.catch(() => undefined);
+      return { applied, count: prefix.length };
+    });
+    await Promise.all(saves);
+    for (const { ready } of batch)
+      for (const message of ready.messages)
+        if (!canSendBeforeSave(message)) this.transport?.send(message);
+    await Promise.all(
+      batch.map(async ({ member, ready }, index) => {
+        const { applied, count } = early[index]!;
+        await applied;
+        await member.applyCommitted(ready.committedEntries.slice(count));
+        member.confirmReads(ready.readStates);
+        member.raw.advance();
+      }),
+    );
+    return true;
   }
 
   private stopOnFailure(error: Error): void {

@@ -10,7 +10,7 @@ import { MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import type { RaftConfig } from "./config.js";
 import { limits } from "./limits.js";
-import type { RaftLogStorage } from "./log-storage/log-storage.js";
+import { type RaftLogStorage, readyWrite } from "./log-storage/log-storage.js";
 import { tickMembers } from "./quiet-ticks.js";
 import { canSendBeforeSave, RawNode } from "./raw-node.js";
 import {
@@ -130,19 +130,8 @@ export class NodeHost {
         batch.push({ group, ready });
         for (const message of ready.messages)
           if (canSendBeforeSave(message)) this.transport?.send(message);
-        if (
-          ready.snapshot !== undefined ||
-          ready.entries.length > 0 ||
-          ready.hardState !== undefined
-        ) {
-          saves.push(
-            this.storage.save(groupId, {
-              snapshot: ready.snapshot?.meta,
-              entries: ready.entries,
-              hardState: ready.hardState,
-            }),
-          );
-        }
+        const write = readyWrite(ready);
+        if (write !== undefined) saves.push(this.storage.save(groupId, write));
       }
       if (batch.length === 0) break;
       try {

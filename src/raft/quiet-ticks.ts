@@ -6,18 +6,18 @@
 import type { RawNode } from "./raw-node.js";
 import type { NodeId } from "./types.js";
 
-/**
- * Ticks every member that is awake, after waking the ones that must be;
- * returns how many ticked. A leader seems down when `transport` (the
- * node-level failure detector) has not heard from its node for an election
- * timeout; with no transport (a node on its own) there is no quiet follower.
- */
 /** The node-level failure detector (TcpTransport is one). */
 export interface PeerSuspicion {
   /** Whether nothing came from `peer` for `silenceMs`, or it is not connected. */
   suspects(peer: NodeId, silenceMs: number): boolean;
 }
 
+/**
+ * Ticks every member that is awake, after waking the ones that must be;
+ * returns how many ticked. A leader seems down when `transport` (the
+ * node-level failure detector) has not heard from its node for an election
+ * timeout; with no transport (a node on its own) there is no quiet follower.
+ */
 export function tickMembers(
   members: Iterable<{ readonly raw: RawNode }>,
   transport: PeerSuspicion | undefined,

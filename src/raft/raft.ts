@@ -10,6 +10,7 @@
 import { assert } from "../util/assert.js";
 import {
   type ConfChange,
+  confStateAfter,
   decodeConfChange,
   describeConfState,
   encodeConfChange,
@@ -1229,9 +1230,7 @@ export class Raft {
     for (let index = this.log.applied + 1; index <= this.log.lastIndex(); index++) {
       const entry = this.log.entry(index);
       if (entry.type !== EntryType.confChange) continue;
-      const plan = planConfChange(conf, decodeConfChange(entry.data));
-      if (plan.kind === "refuse") continue;
-      conf = plan.conf;
+      conf = confStateAfter(conf, entry);
       if (!allVoters(conf).includes(this.id)) return index;
     }
     return 0;

@@ -13,8 +13,8 @@
 // engine. Reads (get, and mg without effects) do not go through the log:
 // they look at the applied state with the reader's clock.
 //
-// REQUIRES: apply calls (apply, applyAll, applyMembership) are made one at
-// a time, in log order.
+// REQUIRES: apply calls (apply, applyAll) are made one at a time, in log
+// order.
 
 import { assert } from "../util/assert.js";
 import { MemraftError } from "../util/errors.js";
@@ -149,15 +149,10 @@ export class StoreStateMachine {
 
   /**
    * The membership record as of the applied state: what the owner stored
-   * with applyMembership, durable with the data (a restart resumes from it).
+   * with a membership entry, durable with the data (a restart resumes from it).
    */
   get membership(): Buffer | undefined {
     return this.membershipRecord;
-  }
-
-  /** Applies an entry that changes the owner's membership record (a Raft configuration change). */
-  async applyMembership(index: number, record: Buffer): Promise<void> {
-    await this.applyAll([{ index, membership: record }]);
   }
 
   /** The cas a version written by the entry at `index` takes. */

@@ -4,6 +4,7 @@
 
 import test from "ava";
 import { ConfChangeType, decodeConfChange } from "../../src/raft/conf-change.js";
+import { readyWrite } from "../../src/raft/log-storage/log-storage.js";
 import { silentRaftLogger } from "../../src/raft/logger.js";
 import { Prng } from "../../src/raft/prng.js";
 import { RawNode } from "../../src/raft/raw-node.js";
@@ -77,6 +78,20 @@ test("a single voter commits only after its own entry is persisted", (t) => {
     [2],
   );
   t.is(second.hardState?.commit, 2);
+});
+
+test("a Ready that moves only the commit asks for no sync, and its log write says so", (t) => {
+  const solo = node(1, [1]);
+  solo.campaign();
+  const first = solo.ready();
+  t.true(first.mustSync);
+  t.is(readyWrite(first)?.mustSync, true);
+  solo.advance();
+  const second = solo.ready();
+  t.deepEqual(second.entries, []);
+  t.is(second.hardState?.commit, 2);
+  t.false(second.mustSync);
+  t.like(readyWrite(second), { hardState: { commit: 2 }, mustSync: false });
 });
 
 test("no Ready is handed out before the previous one is advanced", (t) => {

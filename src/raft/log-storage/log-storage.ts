@@ -16,6 +16,7 @@ import type { FileSystem, WritableFile } from "../../fs/file-system.js";
 import { joinPath } from "../../fs/file-system.js";
 import { assert } from "../../util/assert.js";
 import { MemraftError } from "../../util/errors.js";
+import type { Ready } from "../raw-node.js";
 import type { Entry, HardState, SnapshotMeta } from "../types.js";
 import {
   encodeRecord,
@@ -38,6 +39,24 @@ export interface GroupWrite {
   readonly snapshot?: SnapshotMeta | undefined;
   readonly entries?: readonly Entry[];
   readonly hardState?: HardState | undefined;
+  /**
+   * False when the write need not be durable before save() resolves (the
+   * Ready's mustSync: a hard state that moved only its commit); it then goes
+   * to disk with the next write. Default true.
+   */
+  readonly mustSync?: boolean;
+}
+
+/** What a Ready asks the log to persist (step 1 of the Ready contract), if anything. */
+export function readyWrite(ready: Ready): GroupWrite | undefined {
+  if (ready.snapshot === undefined && ready.entries.length === 0 && ready.hardState === undefined)
+    return undefined;
+  return {
+    snapshot: ready.snapshot?.meta,
+    entries: ready.entries,
+    hardState: ready.hardState,
+    mustSync: ready.mustSync,
+  };
 }
 
 interface GroupMarks {
@@ -166,19 +185,16 @@ export class RaftLogStorage {
         Math.max(this.pendingMaxIndexes.get(groupId) ?? 0, marks.lastIndex),
       );
     }
-    let mustSync = write.snapshot !== undefined || first !== undefined;
-    const hardState = write.hardState;
-    if (hardState !== undefined) {
-      const before = marks.hardState;
-      if (hardState.term !== before.term || hardState.vote !== before.vote) mustSync = true;
-      marks.hardState = hardState;
-      this.queue({ type: RecordType.hardState, groupId, hardState });
+    if (write.hardState !== undefined) {
+      marks.hardState = write.hardState;
+      this.queue({ type: RecordType.hardState, groupId, hardState: write.hardState });
     }
     // A hard state that moved only its commit need not be durable before
     // anything happens (etcd's MustSync): a commit index lost in a crash is
     // learned again, and what was applied proves its own commit (the owner
     // starts from the larger of the two). The record goes with the next write.
-    if (!mustSync) return this.failure === undefined ? resolvedVoid : Promise.reject(this.failure);
+    if (write.mustSync === false)
+      return this.failure === undefined ? resolvedVoid : Promise.reject(this.failure);
     return this.waitForSync();
   }
 
