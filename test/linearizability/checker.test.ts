@@ -4,7 +4,7 @@
 import test from "ava";
 import { checkOperations } from "./checker.js";
 import { type Operation, unknownReturn } from "./history.js";
-import { kvModel } from "./kv-model.js";
+import { type KvInput, type KvValue, kvModel } from "./kv-model.js";
 import { type RegisterInput, type RegisterOutput, registerModel } from "./register-model.js";
 
 type RegisterOperation = Operation<RegisterInput, RegisterOutput>;
@@ -175,4 +175,111 @@ test("a search that outgrows its memory budget says unknown, and why, rather tha
   const result = checkOperations(registerModel, history, { memoryBytesMax: 1024 * 1024 });
   t.is(result.verdict, "unknown");
   t.regex(result.explanation, /memo table passed 1 MiB/);
+});
+
+/** Appends to one key by three overlapping clients, and a get after every `getEvery`. */
+function longAppendHistory(
+  appends: number,
+  pieceLength: number,
+  getEvery: number,
+): Operation<KvInput, string>[] {
+  const history: Operation<KvInput, string>[] = [];
+  const pieces: string[] = [];
+  for (let i = 0; i < appends; i++) {
+    const piece = `.${i}`.padEnd(pieceLength, "x");
+    pieces.push(piece);
+    // Each append overlaps its two neighbours; its effect lands at 2i+1.
+    history.push({
+      clientId: i % 3,
+      input: { kind: "append", key: "k", value: piece },
+      output: "",
+      callTime: 2 * i,
+      returnTime: 2 * i + 3,
+    });
+    if (i % getEvery === getEvery - 1) {
+      history.push({
+        clientId: 9,
+        input: { kind: "get", key: "k", value: "" },
+        // One flat string, as a reply read from a socket is.
+        output: pieces.join(""),
+        callTime: 2 * i + 1.5,
+        returnTime: 2 * i + 1.6,
+      });
+    }
+  }
+  return history;
+}
+
+test("a key appended to thousands of times with long values is checked without a copy of its value per search state", (t) => {
+  // 4,000 appends of 1,000 characters: a model holding each state's value
+  // as one string keeps some 8 GB of them and runs out of heap.
+  const history = longAppendHistory(4_000, 1_000, 200);
+  const result = checkOperations(kvModel, history, { timeoutMs: 30_000 });
+  t.is(result.verdict, "linearizable", result.explanation);
+});
+
+test("a value built by appends equals the same value put whole, for the search's memo", (t) => {
+  const step = (state: KvValue, kind: KvInput["kind"], value: string) =>
+    kvModel.step(state, { kind, key: "k", value }, kind === "get" ? value : "")!;
+  const appended = step(step(step(kvModel.init(), "append", "ab"), "append", "c"), "append", "d");
+  const put = step(kvModel.init(), "put", "abcd");
+  const other = step(step(kvModel.init(), "append", "abd"), "append", "c");
+  t.true(kvModel.equal(appended, put));
+  t.is(kvModel.hash(appended), kvModel.hash(put));
+  t.false(kvModel.equal(appended, other));
+  t.true(kvModel.equal(step(kvModel.init(), "append", "a"), step(kvModel.init(), "append", "a")));
+  t.false(kvModel.step(appended, { kind: "get", key: "k", value: "" }, "abdc") !== undefined);
+  t.is(step(appended, "get", "abcd"), appended);
+});
+
+/** `lost` appends of unknown outcome, then a client appending and reading back in turn. */
+function lostAppendsHistory(lost: number, pairs: number): Operation<KvInput, string>[] {
+  const history: Operation<KvInput, string>[] = [];
+  for (let i = 0; i < lost; i++) {
+    history.push({
+      clientId: 10 + i,
+      input: { kind: "append", key: "k", value: `.lost${i}` },
+      output: undefined,
+      callTime: i,
+      returnTime: unknownReturn,
+    });
+  }
+  let value = "";
+  for (let i = 0; i < pairs; i++) {
+    const piece = `.a${i}`;
+    value += piece;
+    const time = 100 + 4 * i;
+    history.push({
+      clientId: 0,
+      input: { kind: "append", key: "k", value: piece },
+      output: "",
+      callTime: time,
+      returnTime: time + 1,
+    });
+    history.push({
+      clientId: 0,
+      input: { kind: "get", key: "k", value: "" },
+      output: value,
+      callTime: time + 2,
+      returnTime: time + 3,
+    });
+  }
+  return history;
+}
+
+test("appends of unknown outcome that never took effect cost the search nothing", (t) => {
+  // A search that tries the ten lost appends first explores their every
+  // order and subset before the first read refutes them, far past the
+  // memory budget.
+  const limits = { timeoutMs: 30_000, memoryBytesMax: 64 * 1024 * 1024 };
+  t.is(checkOperations(kvModel, lostAppendsHistory(10, 1_000), limits).verdict, "linearizable");
+  // One that a read at the end shows must still be placed, and one never
+  // written cannot be.
+  const history = lostAppendsHistory(3, 1_000);
+  const last = history.at(-1)!;
+  const read = (output: string) => ({ ...last, output, callTime: 5_000, returnTime: 5_001 });
+  const seen = [...history, read(`${last.output}.lost1`)];
+  t.is(checkOperations(kvModel, seen, limits).verdict, "linearizable");
+  const never = [...history, read(`${last.output}.lost3`)];
+  t.is(checkOperations(kvModel, never, limits).verdict, "not-linearizable");
 });

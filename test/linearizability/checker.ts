@@ -13,7 +13,12 @@
 // per operation, XORed in and out), so a step costs O(1) plus the model.
 //
 // Unknown outcomes return at +infinity: they may be linearized anywhere after
-// their call, and placing one last is the same as it never happening.
+// their call, and placing one last is the same as it never happening. So at
+// each point the search tries operations that returned before those of
+// unknown outcome, and stops as soon as only the latter are left: a write
+// that was lost (the usual unknown) is never tried at every point of the
+// history, each try searching the whole stretch up to the next read that
+// refutes it.
 
 import type { Operation } from "./history.js";
 import type { Model } from "./model.js";
@@ -190,6 +195,8 @@ function checkPartition<State, Input, Output>(
   let longest: number[] = [];
   let blockingOperation: number | undefined;
   let entry = list.next[head]!;
+  /** Whether the scan from the head tries operations of unknown outcome (its second pass). */
+  let unknownPass = false;
   let steps = 0;
 
   while (list.next[head] !== noNode) {
@@ -213,6 +220,10 @@ function checkPartition<State, Input, Output>(
     const operationIndex = list.operationOf[entry]!;
     if (list.matching[entry] !== -1) {
       const operation = operations[operationIndex]!;
+      if ((operation.output === undefined) !== unknownPass) {
+        entry = list.next[entry]!;
+        continue;
+      }
       const nextState = model.step(state, operation.input, operation.output);
       if (nextState !== undefined) {
         linearized.toggle(operationIndex);
@@ -232,11 +243,18 @@ function checkPartition<State, Input, Output>(
           state = nextState;
           lift(list, entry);
           entry = list.next[head]!;
+          unknownPass = false;
           continue;
         }
         linearized.toggle(operationIndex);
       }
       entry = list.next[entry]!;
+    } else if (!unknownPass) {
+      // Returns of unknown outcomes sort last: reaching one first means
+      // every operation that returned is placed, and the rest need not be.
+      if (operations[operationIndex]!.output === undefined) break;
+      unknownPass = true;
+      entry = list.next[head]!;
     } else {
       if (stack.length > longest.length) {
         longest = stack.map((frame) => list.operationOf[frame.call]!);
@@ -256,6 +274,7 @@ function checkPartition<State, Input, Output>(
       setHash ^= zobrist[poppedOperation]!;
       state = frame.state;
       unlift(list, frame.call);
+      unknownPass = operations[poppedOperation]!.output === undefined;
       entry = list.next[frame.call]!;
     }
   }
