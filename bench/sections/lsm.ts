@@ -67,7 +67,7 @@ class Memraft implements Engine {
     }
   }
 
-  get(key: string): Promise<Buffer | undefined> {
+  async get(key: string): Promise<Buffer | undefined> {
     return this.engine!.get(key);
   }
 

@@ -23,6 +23,7 @@ import {
   encodeOutcome,
 } from "../store/outcome-codec.js";
 import type { ApplyOutcome } from "../store/state-machine.js";
+import type { MaybePromise } from "../store/store.js";
 import { MemraftError } from "../util/errors.js";
 import { groupName } from "./group-ids.js";
 import type { GroupMember } from "./group-member.js";
@@ -85,24 +86,35 @@ export class GroupClient {
     );
   }
 
-  /** The live item under `key` in the group, read linearizably. */
-  read(groupId: GroupId, key: string, startedAt = Date.now()): Promise<ItemRecord | undefined> {
+  /**
+   * The live item under `key` in the group, read linearizably. When this
+   * node leads, needs no confirmation round and holds the item in memory,
+   * the answer is a value, not a promise: most reads on a single node.
+   */
+  read(groupId: GroupId, key: string, startedAt?: number): MaybePromise<ItemRecord | undefined> {
+    const member = this.runtime.members.get(groupId);
+    if (member?.readableNow()) return member.read(key, this.options.clock.nowSeconds());
     // A read changes nothing: retrying it is always safe.
-    return this.untilDeadline(groupId, true, startedAt, async (member, target, deadline) => {
-      if (member?.isLeader) return this.readHere(member, key, deadline);
-      const body = Buffer.concat([groupBytes(groupId), Buffer.from(key, "latin1")]);
-      return decodeOptionalItem(
-        await this.runtime.rpc.call(target, readMethod, body, deadline - Date.now()),
-      );
-    });
+    return this.untilDeadline(
+      groupId,
+      true,
+      startedAt ?? Date.now(),
+      async (member, target, deadline) => {
+        if (member?.isLeader) return this.readHere(member, key, deadline);
+        const body = Buffer.concat([groupBytes(groupId), Buffer.from(key, "latin1")]);
+        return decodeOptionalItem(
+          await this.runtime.rpc.call(target, readMethod, body, deadline - Date.now()),
+        );
+      },
+    );
   }
 
   /** This node's own applied state of the group (stale reads), if it hosts the group. */
   readLocal(
     groupId: GroupId,
     key: string,
-    startedAt = Date.now(),
-  ): Promise<ItemRecord | undefined> {
+    startedAt?: number,
+  ): MaybePromise<ItemRecord | undefined> {
     const member = this.runtime.members.get(groupId);
     if (member === undefined) return this.read(groupId, key, startedAt);
     return member.read(key, this.options.clock.nowSeconds());

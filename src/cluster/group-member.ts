@@ -37,6 +37,7 @@ import type {
 import { EntryType } from "../raft/types.js";
 import type { ItemRecord } from "../store/item.js";
 import { type ApplyOutcome, type MachineEntry, StoreStateMachine } from "../store/state-machine.js";
+import type { MaybePromise } from "../store/store.js";
 import { crc32c, maskCrc, unmaskCrc } from "../util/crc32c.js";
 import { ConfigError, MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
@@ -249,7 +250,20 @@ export class GroupMember {
     );
   }
 
-  read(key: string, nowSeconds: number): Promise<ItemRecord | undefined> {
+  /**
+   * Whether readBarrier() would return undefined now. It registers no read,
+   * so the hot read path can ask first and take the barrier only when this
+   * says no.
+   */
+  readableNow(): boolean {
+    const confirmed = this.raw.immediateReadIndex();
+    return (
+      confirmed !== undefined && Math.min(confirmed, this.raw.termStartIndex()) <= this.applied
+    );
+  }
+
+  /** From the applied state; a value, not a promise, when memory holds what it needs. */
+  read(key: string, nowSeconds: number): MaybePromise<ItemRecord | undefined> {
     return this.machine.read(key, nowSeconds);
   }
 

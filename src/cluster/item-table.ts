@@ -9,7 +9,7 @@ import { MemraftError } from "../util/errors.js";
 export class LsmItemTable implements ItemTable {
   constructor(private readonly engine: LsmEngine) {}
 
-  get(key: string): Promise<Buffer | undefined> {
+  get(key: string): Buffer | undefined | Promise<Buffer | undefined> {
     return this.engine.get(key);
   }
 

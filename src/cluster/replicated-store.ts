@@ -21,6 +21,7 @@ import type {
   DeleteStatus,
   ItemDetails,
   ItemView,
+  MaybePromise,
   MetaGetRequest,
   MetaGetResult,
   Store,
@@ -77,14 +78,22 @@ export class ReplicatedStore implements Store {
     this.runtime = options.runtime;
   }
 
-  async get(key: string, touchExptime?: number): Promise<ItemView | undefined> {
-    if (touchExptime !== undefined) {
-      const outcome = await this.propose({ kind: "touch", key, exptime: touchExptime });
-      assert(outcome?.kind === "touch", "touch outcome");
-      if (outcome.result !== undefined) this.touchAccess(key, outcome.result);
-      return outcome.result;
-    }
-    const item = await this.read(key);
+  get(key: string, touchExptime?: number): MaybePromise<ItemView | undefined> {
+    if (touchExptime !== undefined) return this.getAndTouch(key, touchExptime);
+    const item = this.read(key);
+    return item instanceof Promise
+      ? item.then((found) => this.fetched(key, found))
+      : this.fetched(key, item);
+  }
+
+  private async getAndTouch(key: string, exptime: number): Promise<ItemView | undefined> {
+    const outcome = await this.propose({ kind: "touch", key, exptime });
+    assert(outcome?.kind === "touch", "touch outcome");
+    if (outcome.result !== undefined) this.touchAccess(key, outcome.result);
+    return outcome.result;
+  }
+
+  private fetched(key: string, item: ItemRecord | undefined): ItemRecord | undefined {
     if (item !== undefined) this.touchAccess(key, item);
     return item;
   }
@@ -168,6 +177,8 @@ export class ReplicatedStore implements Store {
     const before = this.accessOf(key, item);
     const now = this.nowSeconds();
     const time = before.time < now - accessUpdateIntervalSeconds ? now : before.time;
+    // Most reads repeat what is recorded: no new record for them.
+    if (before.fetched && time === before.time) return;
     this.access.set(key, { cas: item.cas, fetched: true, time });
   }
 
@@ -234,13 +245,23 @@ export class ReplicatedStore implements Store {
     return this.options.groups.propose(known, command, false, startedAt);
   }
 
-  private async read(key: string): Promise<ItemRecord | undefined> {
-    const startedAt = Date.now();
+  /** A value rather than a promise when the group can answer at once (group-client.ts). */
+  private read(key: string): MaybePromise<ItemRecord | undefined> {
     const groupId = this.options.groupOf(key);
-    const known = typeof groupId === "number" ? groupId : await groupId;
+    if (typeof groupId === "number") return this.readInGroup(groupId, key);
+    // A wait for the slot map counts against the request's one timeout.
+    const startedAt = Date.now();
+    return groupId.then((known) => this.readInGroup(known, key, startedAt));
+  }
+
+  private readInGroup(
+    groupId: GroupId,
+    key: string,
+    startedAt?: number,
+  ): MaybePromise<ItemRecord | undefined> {
     return this.options.readMode === "stale"
-      ? this.options.groups.readLocal(known, key, startedAt)
-      : this.options.groups.read(known, key, startedAt);
+      ? this.options.groups.readLocal(groupId, key, startedAt)
+      : this.options.groups.read(groupId, key, startedAt);
   }
 
   private nowSeconds(): number {

@@ -127,7 +127,6 @@ export interface EngineStats {
 }
 
 const resolvedVoid = Promise.resolve();
-const resolvedMissing: Promise<undefined> = Promise.resolve(undefined);
 /** Probe outcomes besides a value (Buffer) or a deletion (null). */
 const notHere = Symbol("not in this file");
 const needsIo = Symbol("needs I/O");
@@ -382,15 +381,16 @@ export class LsmEngine {
   /**
    * The value of `key`, or undefined. The Buffer is a view into engine
    * memory: never changed afterwards, the caller must not change it either.
-   * Answered without I/O when the memtables, table cache and block cache
-   * hold what is needed.
+   * Answered at once, as a value and not a promise, when the memtables,
+   * table cache and block cache hold what is needed: the hot read path
+   * then costs no microtask. Failures always come as a rejected promise.
    */
-  get(key: string): Promise<Buffer | undefined> {
+  get(key: string): Buffer | undefined | Promise<Buffer | undefined> {
     if (this.state === "closed") return Promise.reject(closedError(this.directory));
     let value = this.mem.get(key);
     for (let i = this.imms.length - 1; value === undefined && i >= 0; i--)
       value = this.imms[i]!.get(key);
-    if (value !== undefined) return value === null ? resolvedMissing : Promise.resolve(value);
+    if (value !== undefined) return value === null ? undefined : value;
     return this.getFromTables(key);
   }
 
@@ -704,7 +704,7 @@ export class LsmEngine {
 
   // ---- read path internals -----------------------------------------------
 
-  private getFromTables(key: string): Promise<Buffer | undefined> {
+  private getFromTables(key: string): Buffer | undefined | Promise<Buffer | undefined> {
     const version = this.versions.current;
     const hash = bloomHashString(key);
     const candidates = candidateFiles(version, key);
@@ -713,12 +713,12 @@ export class LsmEngine {
         const outcome = this.probeCached(candidates[i]!, key, hash);
         if (outcome === notHere) continue;
         if (outcome === needsIo) return this.getWithIo(version, candidates, i, key, hash);
-        return outcome === null ? resolvedMissing : Promise.resolve(outcome);
+        return outcome === null ? undefined : outcome;
       }
     } catch (error) {
       return Promise.reject(error);
     }
-    return resolvedMissing;
+    return undefined;
   }
 
   /** Looks in one file using only what is open and cached. */

@@ -1176,6 +1176,18 @@ export class Raft {
 
   // ---- reads ----------------------------------------------------------------
 
+  /**
+   * The index a read may be served at now, with no confirmation round and
+   * no wait for a commit in this term: on an awake leader that is the only
+   * voter or holds a valid lease. Undefined otherwise. Unlike readIndex()
+   * it registers nothing, so a caller may ask on every read and fall back.
+   */
+  immediateReadIndex(): number | undefined {
+    if (this.role !== "leader" || this.quiet || !this.committedInCurrentTerm()) return undefined;
+    const alone = quorumVote(this.conf, (id) => id === this.id) === "won";
+    return alone || this.leaseValid() ? this.log.committed : undefined;
+  }
+
   private committedInCurrentTerm(): boolean {
     return this.log.term(this.log.committed) === this.term;
   }

@@ -249,6 +249,11 @@ export class RawNode {
     return state!.index;
   }
 
+  /** See Raft.immediateReadIndex: readIndexNow's answer, asked without registering a read. */
+  immediateReadIndex(): number | undefined {
+    return this.raft.immediateReadIndex();
+  }
+
   transferLeadership(target: NodeId): void {
     this.raft.transferLeadership(target);
   }

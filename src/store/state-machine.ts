@@ -33,7 +33,7 @@ import {
   type WriteOutcome,
 } from "./semantics.js";
 import { hashValue, StateHash } from "./state-hash.js";
-import type { ArithmeticResult, DeleteStatus, StoreResult } from "./store.js";
+import type { ArithmeticResult, DeleteStatus, MaybePromise, StoreResult } from "./store.js";
 
 /** A change to the table: a new value, or undefined to delete. */
 export interface TableChange {
@@ -43,8 +43,11 @@ export interface TableChange {
 
 /** What the state machine needs from its storage engine. */
 export interface ItemTable {
-  /** The stored bytes of `key`, never changed afterwards by the table. */
-  get(key: string): Promise<Buffer | undefined>;
+  /**
+   * The stored bytes of `key`, never changed afterwards by the table; a
+   * value rather than a promise when they are in memory.
+   */
+  get(key: string): MaybePromise<Buffer | undefined>;
   /**
    * Makes `changes` atomically, recording that the table now covers log
    * index `appliedIndex` (a flush persists that with the data it covers).
@@ -251,8 +254,23 @@ export class StoreStateMachine {
   }
 
   /** A live item as of `nowSeconds`, from the applied state; undefined if absent, expired or flushed. */
-  async read(key: string, nowSeconds: number): Promise<ItemRecord | undefined> {
-    const stored = await this.table.get(key);
+  read(key: string, nowSeconds: number): MaybePromise<ItemRecord | undefined> {
+    const stored = this.table.get(key);
+    if (stored instanceof Promise)
+      return stored.then((bytes) => this.liveItem(key, bytes, nowSeconds));
+    try {
+      return this.liveItem(key, stored, nowSeconds);
+    } catch (error) {
+      // A damaged item fails the read the way a damaged block does.
+      return Promise.reject(error);
+    }
+  }
+
+  private liveItem(
+    key: string,
+    stored: Buffer | undefined,
+    nowSeconds: number,
+  ): ItemRecord | undefined {
     if (stored === undefined) return undefined;
     const record = decodeItem(stored, () => `key ${JSON.stringify(key)}`);
     return isLive(record, this.state.flush, nowSeconds) ? record : undefined;

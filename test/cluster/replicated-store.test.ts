@@ -1,11 +1,13 @@
 // The replicated store's own part of a request, apart from Raft: a node
 // still learning the slot map makes the request wait, and that wait counts
-// against the request's one timeout.
+// against the request's one timeout; a read the group answers at once
+// reaches the server as a value, not a promise.
 
 import test from "ava";
 import type { GroupClient } from "../../src/cluster/group-client.js";
 import type { NodeRuntime } from "../../src/cluster/node-runtime.js";
 import { ReplicatedStore } from "../../src/cluster/replicated-store.js";
+import type { ItemRecord } from "../../src/store/item.js";
 import type { ApplyOutcome } from "../../src/store/state-machine.js";
 
 test("a wait for the slot map counts against the request timeout, not before it", async (t) => {
@@ -49,4 +51,44 @@ test("a wait for the slot map counts against the request timeout, not before it"
     "the set's timeout starts when it arrived, not when the map was learned",
   );
   t.true(startedAts[1]! - arrived < 2 * learnedAfterMs);
+});
+
+test("a get the group answers at once is answered at once, and one it answers later resolves to the same", async (t) => {
+  const item: ItemRecord = {
+    value: Buffer.from("v"),
+    flags: 1,
+    exptime: 0,
+    cas: 4n,
+    writeTime: 0,
+    stale: false,
+    tokenSent: false,
+    keyBinary: false,
+  };
+  let later = false;
+  const groups = {
+    read: (_groupId: number, _key: string) => (later ? Promise.resolve(item) : item),
+  };
+  const store = new ReplicatedStore({
+    runtime: {} as NodeRuntime,
+    groups: groups as unknown as GroupClient,
+    groupOf: () => 0,
+    dataGroupIds: () => [0],
+    clock: { nowSeconds: () => 1_800_000_000 },
+    readMode: "linearizable",
+    memoryLimitBytes: 1 << 20,
+  });
+  const now = store.get("k");
+  t.false(now instanceof Promise, "no promise, so no microtask, on the hot read path");
+  t.is(now, item);
+  later = true;
+  const eventually = store.get("k");
+  t.true(eventually instanceof Promise);
+  t.is(await eventually, item);
+  // Both reads count for mg's h flag: the item was fetched before.
+  const meta = await store.metaGet({
+    key: "k",
+    effectOrder: "",
+    noBump: true,
+  } as unknown as Parameters<ReplicatedStore["metaGet"]>[0]);
+  t.true(meta.fetchedBefore);
 });

@@ -59,7 +59,9 @@ test("a flipped byte in an SST data block fails reads of that block with the fil
     tableFileBytes: 1 << 20,
     autoCompactions: false,
   });
-  const error = await t.throwsAsync(engine.get("key000"), { instanceOf: CorruptionError });
+  const error = await t.throwsAsync(async () => engine.get("key000"), {
+    instanceOf: CorruptionError,
+  });
   t.is(error?.file, sst);
   t.is(error?.offset, 0);
   // Keys in other blocks still read.

@@ -210,7 +210,7 @@ test("a closed engine refuses work, and one directory opens once per process", a
   const error = await t.throwsAsync(openSmall(fs));
   t.true(MemraftError.is(error, "ERR_CONFIG"));
   await engine.close();
-  t.true(MemraftError.is(await engine.get("a").catch((e: unknown) => e), "ERR_CLOSED"));
+  t.true(MemraftError.is(await t.throwsAsync(async () => engine.get("a")), "ERR_CLOSED"));
   t.true(
     MemraftError.is(await engine.put("a", Buffer.from("1")).catch((e: unknown) => e), "ERR_CLOSED"),
   );

@@ -131,12 +131,34 @@ test("a partitioned old leader serves no stale read", (t) => {
   t.deepEqual(cluster.node(1).readStates, []);
 });
 
+test("an immediate read index is offered to a lone leader, never to one that needs a confirmation round, and asking registers no read", (t) => {
+  const alone = Cluster.of(1, { quiesce: false });
+  alone.elect(1);
+  alone.stabilize();
+  t.is(alone.node(1).raw.immediateReadIndex(), alone.raft(1).log.committed);
+  const three = Cluster.of(3, { quiesce: false });
+  three.elect(1);
+  three.stabilize();
+  t.is(three.node(1).raw.immediateReadIndex(), undefined, "a safe read needs a heartbeat round");
+  t.false(three.node(1).raw.hasReady(), "and asking sent nothing and queued no read");
+  three.node(1).raw.readIndex(7);
+  three.stabilize();
+  t.deepEqual(
+    three.node(1).readStates.map((r) => r.context),
+    [7],
+    "only the read that was registered is answered",
+  );
+});
+
 test("a lease read stops being served once the lease runs out in a partition", (t) => {
   const cluster = Cluster.of(3, { readMode: "lease", quiesce: false });
   for (let i = 0; i < 12; i++) for (const id of [1, 2, 3]) cluster.tick(id);
   cluster.elect(1);
   cluster.tick(1);
   cluster.stabilize();
+  const committed = cluster.raft(1).log.committed;
+  t.is(cluster.node(1).raw.immediateReadIndex(), committed, "offered at once under the lease");
+  t.is(cluster.node(2).raw.immediateReadIndex(), undefined, "never on a follower");
   cluster.node(1).raw.readIndex(1);
   cluster.process([1]);
   t.deepEqual(
@@ -146,6 +168,7 @@ test("a lease read stops being served once the lease runs out in a partition", (
   );
   cluster.isolate(1);
   for (let i = 0; i < 8; i++) cluster.tick(1);
+  t.is(cluster.node(1).raw.immediateReadIndex(), undefined, "not once the lease ran out");
   cluster.node(1).raw.readIndex(2);
   cluster.stabilize();
   t.deepEqual(
@@ -167,6 +190,7 @@ test("a leader that went quiet serves no lease read before a quorum answers a he
   // fresh, but any time may have passed, and the others may have elected
   // a new leader. The read must wait for a new round.
   cluster.isolate(1);
+  t.is(cluster.node(1).raw.immediateReadIndex(), undefined, "not offered while quiet");
   cluster.node(1).raw.readIndex(1);
   cluster.stabilize();
   t.deepEqual(cluster.node(1).readStates, [], "no read from a lease older than the wake");

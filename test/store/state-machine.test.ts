@@ -20,8 +20,9 @@ class MapTable implements ItemTable {
   appliedIndex = 0;
   writes = 0;
 
-  get(key: string): Promise<Buffer | undefined> {
-    return Promise.resolve(this.entries.get(key));
+  /** In memory, so answered at once, as the LSM does from its memtables and caches. */
+  get(key: string): Buffer | undefined {
+    return this.entries.get(key);
   }
 
   async write(appliedIndex: number, changes: readonly TableChange[]): Promise<void> {
@@ -403,6 +404,33 @@ test("a reopened state machine keeps the flush watermark", async (t) => {
   const second = await StoreStateMachine.open(table, { itemSizeMaxBytes: 1024, casGeneration: 0 });
   t.is(await second.read("k", 1_800_000_001), undefined);
   t.is(second.flushState.casBelow, 2n);
+});
+
+test("a read the table answers at once is answered at once; a damaged item fails it as a rejection naming the key, never a throw", async (t) => {
+  const table = new MapTable();
+  const machine = await StoreStateMachine.open(table, { itemSizeMaxBytes: 1024, casGeneration: 0 });
+  await machine.apply(
+    1,
+    encodeStoreEntry({
+      timestampMs: 1_800_000_000_000,
+      command: {
+        kind: "store",
+        request: { mode: "set", key: "k", value: Buffer.from("v"), flags: 5, exptime: 0, cas: 0n },
+      },
+    }),
+  );
+  const item = machine.read("k", 1_800_000_001);
+  t.false(item instanceof Promise);
+  t.is((item as ItemView).value.toString(), "v");
+  t.is((item as ItemView).flags, 5);
+  table.entries.set("bad", Buffer.from([0xff, 0x01]));
+  let damaged: unknown;
+  t.notThrows(() => {
+    damaged = machine.read("bad", 1_800_000_001);
+  });
+  t.true(damaged instanceof Promise);
+  const error = await t.throwsAsync(damaged as Promise<unknown>);
+  t.regex(error!.message, /"bad"/);
 });
 
 test("cas uniques carry the group's generation above the log index", async (t) => {
