@@ -451,7 +451,10 @@ export class Raft {
       // A leader cut off from us may have kept its term while we moved on:
       // tell it, or with check-quorum and pre-vote it would never learn.
       this.send({
-        ...this.envelope(message.from),
+        groupId: this.groupId,
+        from: this.id,
+        to: message.from,
+        term: this.term,
         type: MessageType.appendResponse,
         index: 0,
         reject: true,
@@ -460,7 +463,10 @@ export class Raft {
       });
     } else if (message.type === MessageType.preVote) {
       this.send({
-        ...this.envelope(message.from),
+        groupId: this.groupId,
+        from: this.id,
+        to: message.from,
+        term: this.term,
         type: MessageType.preVoteResponse,
         reject: true,
       });
@@ -471,7 +477,10 @@ export class Raft {
       // a stale configuration, forever (seen in the simulator without
       // pre-vote). The rejection carries our term, as the Raft paper has it.
       this.send({
-        ...this.envelope(message.from),
+        groupId: this.groupId,
+        from: this.id,
+        to: message.from,
+        term: this.term,
         type: MessageType.voteResponse,
         reject: true,
       });
@@ -743,7 +752,14 @@ export class Raft {
     if (this.lead !== 0 && from !== this.lead) {
       // The leader is quiet too: without this it would send no heartbeat,
       // and this member would time out and disturb a healthy group.
-      this.send({ ...this.envelope(this.lead), type: MessageType.heartbeatResponse, context: 0 });
+      this.send({
+        groupId: this.groupId,
+        from: this.id,
+        to: this.lead,
+        term: this.term,
+        type: MessageType.heartbeatResponse,
+        context: 0,
+      });
     }
   }
 
@@ -882,7 +898,10 @@ export class Raft {
       `rejects append at ${message.index}/${message.logTerm} from ${message.from}; hint ${hintIndex}`,
     );
     this.send({
-      ...this.envelope(message.from),
+      groupId: this.groupId,
+      from: this.id,
+      to: message.from,
+      term: this.term,
       type: MessageType.appendResponse,
       index: message.index,
       reject: true,
@@ -893,7 +912,10 @@ export class Raft {
 
   private respondAppend(to: NodeId, index: number): void {
     this.send({
-      ...this.envelope(to),
+      groupId: this.groupId,
+      from: this.id,
+      to: to,
+      term: this.term,
       type: MessageType.appendResponse,
       index,
       reject: false,
@@ -916,7 +938,10 @@ export class Raft {
     }
     this.log.commitTo(Math.min(message.commit, this.log.lastIndex()));
     this.send({
-      ...this.envelope(message.from),
+      groupId: this.groupId,
+      from: this.id,
+      to: message.from,
+      term: this.term,
       type: MessageType.heartbeatResponse,
       context: message.context,
     });
@@ -940,7 +965,10 @@ export class Raft {
     }
     if (receipt.receivedBytes < message.totalBytes) {
       this.send({
-        ...this.envelope(message.from),
+        groupId: this.groupId,
+        from: this.id,
+        to: message.from,
+        term: this.term,
         type: MessageType.snapshotResponse,
         snapshotIndex: meta.index,
         nextOffset: receipt.receivedBytes,
@@ -1043,7 +1071,10 @@ export class Raft {
     let bytes = 0;
     for (const entry of entries) bytes += entryBytes(entry);
     this.send({
-      ...this.envelope(to),
+      groupId: this.groupId,
+      from: this.id,
+      to: to,
+      term: this.term,
       type: MessageType.append,
       index: prevIndex,
       logTerm: prevTerm,
@@ -1063,7 +1094,10 @@ export class Raft {
       return;
     }
     this.send({
-      ...this.envelope(to),
+      groupId: this.groupId,
+      from: this.id,
+      to: to,
+      term: this.term,
       type: MessageType.append,
       index: prevIndex,
       logTerm: prevTerm,
@@ -1094,7 +1128,10 @@ export class Raft {
     const offset = Math.min(progress.snapshotOffset, snapshot.data.length);
     const end = Math.min(offset + this.config.snapshotChunkBytes, snapshot.data.length);
     this.send({
-      ...this.envelope(to),
+      groupId: this.groupId,
+      from: this.id,
+      to: to,
+      term: this.term,
       type: MessageType.snapshot,
       meta: snapshot.meta,
       totalBytes: snapshot.data.length,
@@ -1126,7 +1163,10 @@ export class Raft {
     for (const [id, progress] of this.progress) {
       if (id === this.id) continue;
       this.send({
-        ...this.envelope(id),
+        groupId: this.groupId,
+        from: this.id,
+        to: id,
+        term: this.term,
         type: MessageType.heartbeat,
         commit: Math.min(progress.match, this.log.committed),
         context: sequence,
@@ -1153,7 +1193,13 @@ export class Raft {
 
   private sendTimeoutNow(to: NodeId): void {
     this.info(`sends timeout-now to ${to}`);
-    this.send({ ...this.envelope(to), type: MessageType.timeoutNow });
+    this.send({
+      groupId: this.groupId,
+      from: this.id,
+      to: to,
+      term: this.term,
+      type: MessageType.timeoutNow,
+    });
   }
 
   /** Advances commit to the quorum's match if it is in this term; true if it moved. */
@@ -1336,10 +1382,6 @@ export class Raft {
   }
 
   // ---- helpers --------------------------------------------------------------
-
-  private envelope(to: NodeId): { groupId: number; from: NodeId; to: NodeId; term: number } {
-    return { groupId: this.groupId, from: this.id, to, term: this.term };
-  }
 
   private send(message: Message): void {
     this.outbox.push(message);

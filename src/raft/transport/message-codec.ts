@@ -248,12 +248,12 @@ function readIds(reader: ByteReader): number[] {
 
 export function decodeMessage(reader: ByteReader): Message {
   const type = reader.u8();
-  const envelope = {
-    groupId: reader.u32(),
-    from: reader.u32(),
-    to: reader.u32(),
-    term: reader.u64(),
-  };
+  // Every message is built as one literal, envelope first: a spread of a
+  // shared envelope made V8 create hidden classes on the hot path.
+  const groupId = reader.u32();
+  const from = reader.u32();
+  const to = reader.u32();
+  const term = reader.u64();
   switch (type) {
     case MessageType.append: {
       const index = reader.u64();
@@ -263,21 +263,24 @@ export function decodeMessage(reader: ByteReader): Message {
       const entries: Entry[] = [];
       for (let i = 0; i < count; i++) {
         const entryIndex = reader.u64();
-        const term = reader.u64();
+        const entryTerm = reader.u64();
         const entryType = reader.u8();
         if (entryType > 1) throw new DecodeError(`entry type ${entryType}`);
         entries.push({
           index: entryIndex,
-          term,
+          term: entryTerm,
           type: entryType as EntryType,
           data: reader.bytes(reader.u32()),
         });
       }
-      return { ...envelope, type, index, logTerm, commit, entries };
+      return { groupId, from, to, term, type, index, logTerm, commit, entries };
     }
     case MessageType.appendResponse:
       return {
-        ...envelope,
+        groupId,
+        from,
+        to,
+        term,
         type,
         index: reader.u64(),
         reject: reader.u8() === 1,
@@ -287,7 +290,10 @@ export function decodeMessage(reader: ByteReader): Message {
     case MessageType.vote:
     case MessageType.preVote:
       return {
-        ...envelope,
+        groupId,
+        from,
+        to,
+        term,
         type,
         index: reader.u64(),
         logTerm: reader.u64(),
@@ -295,20 +301,23 @@ export function decodeMessage(reader: ByteReader): Message {
       };
     case MessageType.voteResponse:
     case MessageType.preVoteResponse:
-      return { ...envelope, type, reject: reader.u8() === 1 };
+      return { groupId, from, to, term, type, reject: reader.u8() === 1 };
     case MessageType.heartbeat:
       return {
-        ...envelope,
+        groupId,
+        from,
+        to,
+        term,
         type,
         commit: reader.u64(),
         context: reader.u64(),
         quiesce: reader.u8() === 1,
       };
     case MessageType.heartbeatResponse:
-      return { ...envelope, type, context: reader.u64() };
+      return { groupId, from, to, term, type, context: reader.u64() };
     case MessageType.snapshot: {
       const index = reader.u64();
-      const term = reader.u64();
+      const snapshotTerm = reader.u64();
       const conf: ConfState = {
         voters: readIds(reader),
         learners: readIds(reader),
@@ -317,12 +326,30 @@ export function decodeMessage(reader: ByteReader): Message {
       const totalBytes = reader.u64();
       const offset = reader.u64();
       const chunk = reader.bytes(reader.u32());
-      return { ...envelope, type, meta: { index, term, conf }, totalBytes, offset, chunk };
+      return {
+        groupId,
+        from,
+        to,
+        term,
+        type,
+        meta: { index, term: snapshotTerm, conf },
+        totalBytes,
+        offset,
+        chunk,
+      };
     }
     case MessageType.snapshotResponse:
-      return { ...envelope, type, snapshotIndex: reader.u64(), nextOffset: reader.u64() };
+      return {
+        groupId,
+        from,
+        to,
+        term,
+        type,
+        snapshotIndex: reader.u64(),
+        nextOffset: reader.u64(),
+      };
     case MessageType.timeoutNow:
-      return { ...envelope, type };
+      return { groupId, from, to, term, type };
     default:
       throw new DecodeError(`unknown message type ${type}`);
   }
@@ -372,17 +399,21 @@ export function decodeCoalescedHeartbeats(
     const type = reader.u8();
     const groupId = reader.varint();
     if (groupId > 0xffff_ffff) throw new DecodeError(`group ${groupId} beyond u32`);
-    const envelope = { groupId, from: route.from, to: route.to, term: reader.varint() };
+    const { from, to } = route;
+    const term = reader.varint();
     if (type === MessageType.heartbeat || type === quiescingHeartbeatCode) {
       messages.push({
-        ...envelope,
+        groupId,
+        from,
+        to,
+        term,
         type: MessageType.heartbeat,
         commit: reader.varint(),
         context: reader.varint(),
         quiesce: type === quiescingHeartbeatCode,
       });
     } else if (type === MessageType.heartbeatResponse) {
-      messages.push({ ...envelope, type, context: reader.varint() });
+      messages.push({ groupId, from, to, term, type, context: reader.varint() });
     } else {
       throw new DecodeError(`message type ${type} among coalesced heartbeats`);
     }
