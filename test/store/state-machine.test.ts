@@ -20,9 +20,12 @@ class MapTable implements ItemTable {
   appliedIndex = 0;
   writes = 0;
 
-  /** In memory, so answered at once, as the LSM does from its memtables and caches. */
-  get(key: string): Buffer | undefined {
-    return this.entries.get(key);
+  /** `answerLater`: as the LSM when it must read a file; otherwise at once, as from its memtables. */
+  constructor(private readonly answerLater = false) {}
+
+  get(key: string): Buffer | undefined | Promise<Buffer | undefined> {
+    const value = this.entries.get(key);
+    return this.answerLater ? Promise.resolve(value) : value;
   }
 
   async write(appliedIndex: number, changes: readonly TableChange[]): Promise<void> {
@@ -182,49 +185,53 @@ function item(view: ItemView | undefined, names: CasNames) {
   };
 }
 
-test("the replicated state machine agrees with the memory engine", async (t) => {
+test("the replicated state machine agrees with the memory engine, whether its table answers at once or later", async (t) => {
   await fc.assert(
-    fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 60 }), async (steps) => {
-      let nowMs = 1_800_000_000_000;
-      const clock = new ManualClock(Math.floor(nowMs / 1000));
-      const model = new MemoryStore({
-        clock,
-        memoryLimitBytes: 1 << 30,
-        itemSizeMaxBytes: 1024,
-        sweep: false,
-      });
-      const table = new MapTable();
-      const machine = await StoreStateMachine.open(table, {
-        itemSizeMaxBytes: 1024,
-        casGeneration: 0,
-      });
-      const modelNames = new CasNames();
-      const machineNames = new CasNames();
-      let index = 0;
-      for (const { command, advanceMs, readKey } of steps) {
-        nowMs += advanceMs;
-        clock.advance(Math.floor(nowMs / 1000) - clock.nowSeconds());
-        index += 1 + (index % 3);
-        const forMachine = resolveCas(command, machineNames);
-        const outcome = await machine.apply(
-          index,
-          encodeStoreEntry({ timestampMs: nowMs, command: forMachine }),
-        );
-        const expected = applyToModel(model, resolveCas(command, modelNames), modelNames);
-        t.deepEqual(
-          describe(outcome, machineNames),
-          expected,
-          `step ${index}: ${JSON.stringify(command, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))}`,
-        );
-        const read = await machine.read(readKey, Math.floor(nowMs / 1000));
-        t.deepEqual(
-          item(read, machineNames),
-          item(model.peek(readKey), modelNames),
-          `read ${readKey} at step ${index}`,
-        );
-      }
-      t.is(table.appliedIndex, index);
-    }),
+    fc.asyncProperty(
+      fc.array(step, { minLength: 1, maxLength: 60 }),
+      fc.boolean(),
+      async (steps, answerLater) => {
+        let nowMs = 1_800_000_000_000;
+        const clock = new ManualClock(Math.floor(nowMs / 1000));
+        const model = new MemoryStore({
+          clock,
+          memoryLimitBytes: 1 << 30,
+          itemSizeMaxBytes: 1024,
+          sweep: false,
+        });
+        const table = new MapTable(answerLater);
+        const machine = await StoreStateMachine.open(table, {
+          itemSizeMaxBytes: 1024,
+          casGeneration: 0,
+        });
+        const modelNames = new CasNames();
+        const machineNames = new CasNames();
+        let index = 0;
+        for (const { command, advanceMs, readKey } of steps) {
+          nowMs += advanceMs;
+          clock.advance(Math.floor(nowMs / 1000) - clock.nowSeconds());
+          index += 1 + (index % 3);
+          const forMachine = resolveCas(command, machineNames);
+          const outcome = await machine.apply(
+            index,
+            encodeStoreEntry({ timestampMs: nowMs, command: forMachine }),
+          );
+          const expected = applyToModel(model, resolveCas(command, modelNames), modelNames);
+          t.deepEqual(
+            describe(outcome, machineNames),
+            expected,
+            `step ${index}: ${JSON.stringify(command, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))}`,
+          );
+          const read = await machine.read(readKey, Math.floor(nowMs / 1000));
+          t.deepEqual(
+            item(read, machineNames),
+            item(model.peek(readKey), modelNames),
+            `read ${readKey} at step ${index}`,
+          );
+        }
+        t.is(table.appliedIndex, index);
+      },
+    ),
     { numRuns: runs(300) },
   );
 });
