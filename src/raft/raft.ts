@@ -914,7 +914,7 @@ export class Raft {
     this.send({
       groupId: this.groupId,
       from: this.id,
-      to: to,
+      to,
       term: this.term,
       type: MessageType.appendResponse,
       index,
@@ -1073,7 +1073,7 @@ export class Raft {
     this.send({
       groupId: this.groupId,
       from: this.id,
-      to: to,
+      to,
       term: this.term,
       type: MessageType.append,
       index: prevIndex,
@@ -1096,7 +1096,7 @@ export class Raft {
     this.send({
       groupId: this.groupId,
       from: this.id,
-      to: to,
+      to,
       term: this.term,
       type: MessageType.append,
       index: prevIndex,
@@ -1130,7 +1130,7 @@ export class Raft {
     this.send({
       groupId: this.groupId,
       from: this.id,
-      to: to,
+      to,
       term: this.term,
       type: MessageType.snapshot,
       meta: snapshot.meta,
@@ -1196,7 +1196,7 @@ export class Raft {
     this.send({
       groupId: this.groupId,
       from: this.id,
-      to: to,
+      to,
       term: this.term,
       type: MessageType.timeoutNow,
     });
@@ -1383,6 +1383,11 @@ export class Raft {
 
   // ---- helpers --------------------------------------------------------------
 
+  /**
+   * Messages are written out as whole object literals, envelope included:
+   * spreading a shared envelope made V8 build hidden classes per message,
+   * a large share of a busy cluster's CPU (docs/BENCHMARKS.md, run 6).
+   */
   private send(message: Message): void {
     this.outbox.push(message);
   }
