@@ -111,7 +111,8 @@ function valueIs(value: KvValue, text: string): boolean {
   let end = text.length;
   for (let node: KvValue | undefined = value; node !== undefined; node = node.parent) {
     if (node.shownAs !== undefined) {
-      if (node.prefixOf !== text) {
+      // The shared empty start remembers nothing: it would keep a string alive across checks.
+      if (node.length > 0 && node.prefixOf !== text) {
         if (!text.startsWith(node.shownAs)) return false;
         node.prefixOf = text;
       }
