@@ -19,7 +19,11 @@ export interface KvInput {
 /** What a get returned; "" for put and append. */
 export type KvOutput = string;
 
-/** A key's value: the last put (or the empty start) and the appends after it. */
+/**
+ * A key's value: the last put (or the empty start) and the appends after it.
+ * Only `shownAs` and `prefixOf` ever change, as facts about the value are
+ * learned; what the value holds never does, so steps stay pure.
+ */
 export interface KvValue {
   readonly parent: KvValue | undefined;
   /** What this write added at the end: the put's value, or an append's. */
