@@ -6,8 +6,18 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { findExecutable } from "../test/helpers/tools.js";
 
 const run = promisify(execFile);
+
+/** Whether memcached and memcaslap are installed; if not, says so, for a section to skip itself. */
+export function memcaslapAvailable(): boolean {
+  if (findExecutable("memcached") && findExecutable("memcaslap")) return true;
+  console.log(
+    "skipped: needs memcached and memcaslap (apt-get install memcached libmemcached-tools)",
+  );
+  return false;
+}
 
 export const durationSeconds = Number(process.env.BENCH_SECONDS ?? 20);
 /**

@@ -9,9 +9,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, startMemcached } from "../../test/helpers/memcached-process.js";
-import { findExecutable } from "../../test/helpers/tools.js";
 import { waitForPort } from "../../test/helpers/wait.js";
-import { drive, durationSeconds, readMostly, warmupSeconds } from "../memcaslap.js";
+import {
+  drive,
+  durationSeconds,
+  memcaslapAvailable,
+  readMostly,
+  warmupSeconds,
+} from "../memcaslap.js";
 import type { BenchSection } from "../run.js";
 
 const standIn = join(dirname(fileURLToPath(import.meta.url)), "..", "front-end-stand-in.js");
@@ -32,12 +37,7 @@ const section: BenchSection = {
   description:
     "memcached 1.6 vs a Node stand-in server (no memraft) in one process and behind 1-3 worker processes, memcaslap 90/10",
   async run() {
-    if (!findExecutable("memcached") || !findExecutable("memcaslap")) {
-      console.log(
-        "skipped: needs memcached and memcaslap (apt-get install memcached libmemcached-tools)",
-      );
-      return;
-    }
+    if (!memcaslapAvailable()) return;
     console.log(
       `memcaslap 90% get, 16 B keys, 100 B values, ${durationSeconds} s per target after ${warmupSeconds} s of warm-up\n`,
     );

@@ -7,7 +7,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { freePort, startMemcached } from "../../test/helpers/memcached-process.js";
-import { findExecutable } from "../../test/helpers/tools.js";
 import { waitForPort } from "../../test/helpers/wait.js";
 import {
   connections,
@@ -15,6 +14,7 @@ import {
   durationSeconds,
   type LoadResult,
   loadThreads,
+  memcaslapAvailable,
   readMostly,
 } from "../memcaslap.js";
 import type { BenchSection } from "../run.js";
@@ -42,12 +42,7 @@ const section: BenchSection = {
   name: "memcached-protocol",
   description: "memraft (in-memory engine) vs memcached 1.6, memcaslap 90/10 get/set",
   async run() {
-    if (!findExecutable("memcached") || !findExecutable("memcaslap")) {
-      console.log(
-        "skipped: needs memcached and memcaslap (apt-get install memcached libmemcached-tools)",
-      );
-      return;
-    }
+    if (!memcaslapAvailable()) return;
     const memcached = await startMemcached(["-m", "1024"]);
     const memraftPort = await freePort();
     const memraft = await startMemraftProcess(memraftPort);

@@ -12,9 +12,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, freePorts, startMemcached } from "../../test/helpers/memcached-process.js";
 import { RawClient } from "../../test/helpers/raw-client.js";
-import { findExecutable } from "../../test/helpers/tools.js";
 import { waitFor, waitForPort } from "../../test/helpers/wait.js";
-import { drive, type LoadMix, type LoadResult, warmupSeconds } from "../memcaslap.js";
+import {
+  drive,
+  type LoadMix,
+  type LoadResult,
+  memcaslapAvailable,
+  warmupSeconds,
+} from "../memcaslap.js";
 import { type CpuSample, cpuMicrosPerOperation, sampleCpu } from "../process-cpu.js";
 import type { BenchSection } from "../run.js";
 
@@ -167,12 +172,7 @@ const section: BenchSection = {
   description:
     "durable memraft (one node; three nodes with 1 and with 16 groups) vs memcached 1.6, memcaslap",
   async run() {
-    if (!findExecutable("memcached") || !findExecutable("memcaslap")) {
-      console.log(
-        "skipped: needs memcached and memcaslap (apt-get install memcached libmemcached-tools)",
-      );
-      return;
-    }
+    if (!memcaslapAvailable()) return;
     const rows: {
       target: string;
       mix: string;

@@ -273,10 +273,11 @@ export class GroupMember {
    */
   async applyCommitted(entries: readonly Entry[]): Promise<void> {
     for (let start = 0; start < entries.length; start += applyRunEntriesMax) {
-      const run = entries.slice(start, start + applyRunEntriesMax);
+      const end = Math.min(start + applyRunEntriesMax, entries.length);
       const machineEntries: MachineEntry[] = [];
       let conf = this.appliedConf;
-      for (const entry of run) {
+      for (let i = start; i < end; i++) {
+        const entry = entries[i]!;
         if (entry.type === EntryType.confChange) {
           // Stored with the data, so a restart from the flushed state resumes
           // with the configuration of that state.
@@ -288,8 +289,8 @@ export class GroupMember {
       }
       const outcomes = await this.machine.applyAll(machineEntries);
       this.appliedConf = conf;
-      this.applied = run[run.length - 1]!.index;
-      for (let i = 0; i < run.length; i++) this.settleProposal(run[i]!, outcomes[i]);
+      this.applied = entries[end - 1]!.index;
+      for (let i = start; i < end; i++) this.settleProposal(entries[i]!, outcomes[i - start]);
     }
     this.serveReads();
   }

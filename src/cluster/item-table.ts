@@ -3,13 +3,14 @@
 // each flush, the index its files cover); reads go to the engine.
 
 import { type LsmEngine, WriteBatch } from "../lsm/index.js";
-import type { ItemTable, TableChange } from "../store/state-machine.js";
+import type { ItemTable, TableChanges } from "../store/state-machine.js";
+import type { MaybePromise } from "../store/store.js";
 import { MemraftError } from "../util/errors.js";
 
 export class LsmItemTable implements ItemTable {
   constructor(private readonly engine: LsmEngine) {}
 
-  get(key: string): Buffer | undefined | Promise<Buffer | undefined> {
+  get(key: string): MaybePromise<Buffer | undefined> {
     return this.engine.get(key);
   }
 
@@ -19,10 +20,10 @@ export class LsmItemTable implements ItemTable {
    * applying anything; an applied entry cannot be skipped, so the write
    * waits until the engine takes writes again.
    */
-  async write(appliedIndex: number, changes: readonly TableChange[]): Promise<void> {
+  async write(appliedIndex: number, changes: TableChanges): Promise<void> {
     const batch = new WriteBatch();
     batch.appliedIndex = appliedIndex;
-    for (const { key, value } of changes) {
+    for (const [key, value] of changes) {
       if (value === undefined) batch.delete(key);
       else batch.put(key, value);
     }

@@ -1230,8 +1230,12 @@ export class Raft {
    */
   immediateReadIndex(): number | undefined {
     if (this.role !== "leader" || this.quiet || !this.committedInCurrentTerm()) return undefined;
-    const alone = quorumVote(this.conf, (id) => id === this.id) === "won";
-    return alone || this.leaseValid() ? this.log.committed : undefined;
+    return this.readsNeedNoRound() ? this.log.committed : undefined;
+  }
+
+  /** A leader that is the only voter, or holds a valid lease, confirms reads without asking. */
+  private readsNeedNoRound(): boolean {
+    return quorumVote(this.conf, (id) => id === this.id) === "won" || this.leaseValid();
   }
 
   private committedInCurrentTerm(): boolean {
@@ -1239,8 +1243,7 @@ export class Raft {
   }
 
   private acceptRead(context: number): void {
-    const alone = quorumVote(this.conf, (id) => id === this.id) === "won";
-    if (alone || this.leaseValid()) {
+    if (this.readsNeedNoRound()) {
       this.readStates.push({ index: this.log.committed, context });
       return;
     }

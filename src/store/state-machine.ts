@@ -35,11 +35,8 @@ import {
 import { hashValue, StateHash } from "./state-hash.js";
 import type { ArithmeticResult, DeleteStatus, MaybePromise, StoreResult } from "./store.js";
 
-/** A change to the table: a new value, or undefined to delete. */
-export interface TableChange {
-  readonly key: string;
-  readonly value: Buffer | undefined;
-}
+/** Changes to the table: a new value per key, or undefined to delete it. */
+export type TableChanges = ReadonlyMap<string, Buffer | undefined>;
 
 /** What the state machine needs from its storage engine. */
 export interface ItemTable {
@@ -53,7 +50,7 @@ export interface ItemTable {
    * index `appliedIndex` (a flush persists that with the data it covers).
    * Settles once later reads see the changes.
    */
-  write(appliedIndex: number, changes: readonly TableChange[]): Promise<void>;
+  write(appliedIndex: number, changes: TableChanges): Promise<void>;
 }
 
 /**
@@ -125,10 +122,10 @@ export class StoreStateMachine {
   private readonly hash = new StateHash();
   /**
    * The changes of the entries being applied, last value per key: they
-   * reach the table as one write, and later entries of the same run read
-   * them here first.
+   * reach the table as one write (a new map per run, so the table may keep
+   * it), and later entries of the same run read them here first.
    */
-  private readonly pending = new Map<string, Buffer | undefined>();
+  private pending = new Map<string, Buffer | undefined>();
   private membershipRecord: Buffer | undefined;
 
   private constructor(
@@ -177,8 +174,8 @@ export class StoreStateMachine {
   async applyAll(entries: readonly MachineEntry[]): Promise<(ApplyOutcome | undefined)[]> {
     const outcomes: (ApplyOutcome | undefined)[] = [];
     if (entries.length === 0) return outcomes;
-    const pending = this.pending;
-    pending.clear();
+    const pending = new Map<string, Buffer | undefined>();
+    this.pending = pending;
     for (const entry of entries) {
       const index = entry.index;
       assert(index > this.lastApplied, () => `apply ${index} after ${this.lastApplied}`);
@@ -197,10 +194,7 @@ export class StoreStateMachine {
       this.endHash(index);
     }
     pending.set(stateKey, encodeState(this.state));
-    const changes: TableChange[] = [];
-    for (const [key, value] of pending) changes.push({ key, value });
-    pending.clear();
-    await this.table.write(this.lastApplied, changes);
+    await this.table.write(this.lastApplied, pending);
     return outcomes;
   }
 
@@ -354,8 +348,8 @@ export class StoreStateMachine {
   private applyFlushAll(delay: number, context: WriteContext): void {
     const activation = delay > 0 ? absoluteExptime(delay, context.nowSeconds) - 1 : 0;
     if (activation > context.nowSeconds)
-      this.setFlush({ casBelow: this.state.flush.casBelow, deadline: activation });
-    else this.setFlush({ casBelow: context.cas, deadline: 0 });
+      this.state.flush = { casBelow: this.state.flush.casBelow, deadline: activation };
+    else this.state.flush = { casBelow: context.cas, deadline: 0 };
   }
 
   /**
@@ -365,12 +359,8 @@ export class StoreStateMachine {
   private activateDueFlush(context: WriteContext): void {
     const { deadline } = this.state.flush;
     if (deadline !== 0 && context.nowSeconds >= deadline) {
-      this.setFlush({ casBelow: context.cas, deadline: 0 });
+      this.state.flush = { casBelow: context.cas, deadline: 0 };
     }
-  }
-
-  private setFlush(flush: FlushState): void {
-    this.state.flush = flush;
   }
 }
 

@@ -10,6 +10,19 @@ import { ReplicatedStore } from "../../src/cluster/replicated-store.js";
 import type { ItemRecord } from "../../src/store/item.js";
 import type { ApplyOutcome } from "../../src/store/state-machine.js";
 
+/** A store over stand-in groups (only what a test's requests call) with group 3 as its one data group. */
+function storeOver(groups: object, groupOf: () => number | Promise<number>): ReplicatedStore {
+  return new ReplicatedStore({
+    runtime: {} as NodeRuntime,
+    groups: groups as GroupClient,
+    groupOf,
+    dataGroupIds: () => [3],
+    clock: { nowSeconds: () => Math.floor(Date.now() / 1000) },
+    readMode: "linearizable",
+    memoryLimitBytes: 1 << 20,
+  });
+}
+
 test("a wait for the slot map counts against the request timeout, not before it", async (t) => {
   const startedAts: number[] = [];
   const groups = {
@@ -23,15 +36,10 @@ test("a wait for the slot map counts against the request timeout, not before it"
     },
   };
   const learnedAfterMs = 200;
-  const store = new ReplicatedStore({
-    runtime: {} as NodeRuntime,
-    groups: groups as unknown as GroupClient,
-    groupOf: () => new Promise((resolve) => setTimeout(() => resolve(3), learnedAfterMs)),
-    dataGroupIds: () => [3],
-    clock: { nowSeconds: () => Math.floor(Date.now() / 1000) },
-    readMode: "linearizable",
-    memoryLimitBytes: 1 << 20,
-  });
+  const store = storeOver(
+    groups,
+    () => new Promise((resolve) => setTimeout(() => resolve(3), learnedAfterMs)),
+  );
   const arrived = Date.now();
   t.deepEqual(
     await store.store({
@@ -68,15 +76,7 @@ test("a get the group answers at once is answered at once, and one it answers la
   const groups = {
     read: (_groupId: number, _key: string) => (later ? Promise.resolve(item) : item),
   };
-  const store = new ReplicatedStore({
-    runtime: {} as NodeRuntime,
-    groups: groups as unknown as GroupClient,
-    groupOf: () => 0,
-    dataGroupIds: () => [0],
-    clock: { nowSeconds: () => 1_800_000_000 },
-    readMode: "linearizable",
-    memoryLimitBytes: 1 << 20,
-  });
+  const store = storeOver(groups, () => 3);
   const now = store.get("k");
   t.false(now instanceof Promise, "no promise, so no microtask, on the hot read path");
   t.is(now, item);

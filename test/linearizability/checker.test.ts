@@ -134,26 +134,34 @@ test("a failing verdict explains the operation that could not be placed", (t) =>
   );
 });
 
-test("appends must be seen in one order by every reader", (t) => {
-  const op = (
-    clientId: number,
-    kind: "get" | "append",
-    value: string,
-    output: string,
-    callTime: number,
-    returnTime: number,
-  ) => ({
+type KvOperation = Operation<KvInput, string>;
+
+/**
+ * An operation on key "k": an append of `text`, or a get that returned
+ * `text`; its outcome is unknown when it returns at unknownReturn.
+ */
+function kvOp(
+  clientId: number,
+  kind: "append" | "get",
+  text: string,
+  callTime: number,
+  returnTime: number,
+): KvOperation {
+  return {
     clientId,
-    input: { kind, key: "k", value: kind === "get" ? "" : value },
-    output,
+    input: { kind, key: "k", value: kind === "append" ? text : "" },
+    output: returnTime === unknownReturn ? undefined : kind === "get" ? text : "",
     callTime,
     returnTime,
-  });
+  };
+}
+
+test("appends must be seen in one order by every reader", (t) => {
   const history = [
-    op(0, "append", "x", "", 0, 10),
-    op(1, "append", "y", "", 0, 10),
-    op(2, "get", "", "xy", 1, 9),
-    op(3, "get", "", "yx", 1, 9),
+    kvOp(0, "append", "x", 0, 10),
+    kvOp(1, "append", "y", 0, 10),
+    kvOp(2, "get", "xy", 1, 9),
+    kvOp(3, "get", "yx", 1, 9),
   ];
   t.is(checkOperations(kvModel, history).verdict, "not-linearizable");
   t.is(checkOperations(kvModel, history.slice(0, 3)).verdict, "linearizable");
@@ -178,34 +186,17 @@ test("a search that outgrows its memory budget says unknown, and why, rather tha
 });
 
 /** Appends to one key by three overlapping clients, and a get after every `getEvery`. */
-function longAppendHistory(
-  appends: number,
-  pieceLength: number,
-  getEvery: number,
-): Operation<KvInput, string>[] {
-  const history: Operation<KvInput, string>[] = [];
+function longAppendHistory(appends: number, pieceLength: number, getEvery: number): KvOperation[] {
+  const history: KvOperation[] = [];
   const pieces: string[] = [];
   for (let i = 0; i < appends; i++) {
     const piece = `.${i}`.padEnd(pieceLength, "x");
     pieces.push(piece);
     // Each append overlaps its two neighbours; its effect lands at 2i+1.
-    history.push({
-      clientId: i % 3,
-      input: { kind: "append", key: "k", value: piece },
-      output: "",
-      callTime: 2 * i,
-      returnTime: 2 * i + 3,
-    });
-    if (i % getEvery === getEvery - 1) {
-      history.push({
-        clientId: 9,
-        input: { kind: "get", key: "k", value: "" },
-        // One flat string, as a reply read from a socket is.
-        output: pieces.join(""),
-        callTime: 2 * i + 1.5,
-        returnTime: 2 * i + 1.6,
-      });
-    }
+    history.push(kvOp(i % 3, "append", piece, 2 * i, 2 * i + 3));
+    // The get's output is one flat string, as a reply read from a socket is.
+    if (i % getEvery === getEvery - 1)
+      history.push(kvOp(9, "get", pieces.join(""), 2 * i + 1.5, 2 * i + 1.6));
   }
   return history;
 }
@@ -233,36 +224,17 @@ test("a value built by appends equals the same value put whole, for the search's
 });
 
 /** `lost` appends of unknown outcome, then a client appending and reading back in turn. */
-function lostAppendsHistory(lost: number, pairs: number): Operation<KvInput, string>[] {
-  const history: Operation<KvInput, string>[] = [];
-  for (let i = 0; i < lost; i++) {
-    history.push({
-      clientId: 10 + i,
-      input: { kind: "append", key: "k", value: `.lost${i}` },
-      output: undefined,
-      callTime: i,
-      returnTime: unknownReturn,
-    });
-  }
+function lostAppendsHistory(lost: number, pairs: number): KvOperation[] {
+  const history: KvOperation[] = [];
+  for (let i = 0; i < lost; i++)
+    history.push(kvOp(10 + i, "append", `.lost${i}`, i, unknownReturn));
   let value = "";
   for (let i = 0; i < pairs; i++) {
     const piece = `.a${i}`;
     value += piece;
     const time = 100 + 4 * i;
-    history.push({
-      clientId: 0,
-      input: { kind: "append", key: "k", value: piece },
-      output: "",
-      callTime: time,
-      returnTime: time + 1,
-    });
-    history.push({
-      clientId: 0,
-      input: { kind: "get", key: "k", value: "" },
-      output: value,
-      callTime: time + 2,
-      returnTime: time + 3,
-    });
+    history.push(kvOp(0, "append", piece, time, time + 1));
+    history.push(kvOp(0, "get", value, time + 2, time + 3));
   }
   return history;
 }

@@ -84,15 +84,7 @@ export const kvModel: Model<KvValue, KvInput, KvOutput> = {
         };
     }
   },
-  equal: (a, b) =>
-    a === b ||
-    (a.length === b.length &&
-      a.hash === b.hash &&
-      (a.shownAs !== undefined
-        ? valueIs(b, a.shownAs)
-        : b.shownAs !== undefined
-          ? valueIs(a, b.shownAs)
-          : sameChars(a, b))),
+  equal: (a, b) => a === b || (a.length === b.length && a.hash === b.hash && sameValue(a, b)),
   hash: (state) => state.hash,
   partition: partitionByKey,
   describe: (input, output) =>
@@ -127,6 +119,13 @@ function valueIs(value: KvValue, text: string): boolean {
   }
   value.shownAs = text;
   return true;
+}
+
+/** Whether two values of equal length and hash hold the same characters. */
+function sameValue(a: KvValue, b: KvValue): boolean {
+  if (a.shownAs !== undefined) return valueIs(b, a.shownAs);
+  if (b.shownAs !== undefined) return valueIs(a, b.shownAs);
+  return sameChars(a, b);
 }
 
 /**

@@ -10,7 +10,7 @@ import { MemoryStore } from "../../src/store/memory-store.js";
 import {
   type ItemTable,
   StoreStateMachine,
-  type TableChange,
+  type TableChanges,
 } from "../../src/store/state-machine.js";
 import type { ItemView } from "../../src/store/store.js";
 import { runs } from "../helpers/property.js";
@@ -28,14 +28,19 @@ class MapTable implements ItemTable {
     return this.answerLater ? Promise.resolve(value) : value;
   }
 
-  async write(appliedIndex: number, changes: readonly TableChange[]): Promise<void> {
+  async write(appliedIndex: number, changes: TableChanges): Promise<void> {
     this.appliedIndex = appliedIndex;
     this.writes++;
-    for (const { key, value } of changes) {
+    for (const [key, value] of changes) {
       if (value === undefined) this.entries.delete(key);
       else this.entries.set(key, value);
     }
   }
+}
+
+/** A machine over `table` with the limits every test here uses. */
+function openMachine(table: ItemTable): Promise<StoreStateMachine> {
+  return StoreStateMachine.open(table, { itemSizeMaxBytes: 1024, casGeneration: 0 });
 }
 
 const key = fc.constantFrom("a", "b", "c");
@@ -200,10 +205,7 @@ test("the replicated state machine agrees with the memory engine, whether its ta
           sweep: false,
         });
         const table = new MapTable(answerLater);
-        const machine = await StoreStateMachine.open(table, {
-          itemSizeMaxBytes: 1024,
-          casGeneration: 0,
-        });
+        const machine = await openMachine(table);
         const modelNames = new CasNames();
         const machineNames = new CasNames();
         let index = 0;
@@ -285,7 +287,7 @@ function describe(
 
 test("entries without a payload change no item but move the applied index and the hash", async (t) => {
   const table = new MapTable();
-  const machine = await StoreStateMachine.open(table, { itemSizeMaxBytes: 1024, casGeneration: 0 });
+  const machine = await openMachine(table);
   t.is(await machine.apply(1, new Uint8Array()), undefined);
   t.deepEqual(
     [...table.entries.keys()].filter((key) => key.length <= 250),
@@ -301,14 +303,8 @@ test("replicas that apply the same entries have the same state hash at every ind
       const entries = commands.map((c, i) =>
         encodeStoreEntry({ timestampMs: 1_800_000_000_000 + i * 400, command: c }),
       );
-      const first = await StoreStateMachine.open(new MapTable(), {
-        itemSizeMaxBytes: 1024,
-        casGeneration: 0,
-      });
-      const second = await StoreStateMachine.open(new MapTable(), {
-        itemSizeMaxBytes: 1024,
-        casGeneration: 0,
-      });
+      const first = await openMachine(new MapTable());
+      const second = await openMachine(new MapTable());
       for (const [i, payload] of entries.entries()) {
         await first.apply(i + 1, payload);
         await second.apply(i + 1, payload);
@@ -329,18 +325,12 @@ test("entries applied in runs give the outcomes, hashes and table of entries app
           encodeStoreEntry({ timestampMs: 1_800_000_000_000 + i * 700, command: c }),
         );
         const singleTable = new MapTable();
-        const single = await StoreStateMachine.open(singleTable, {
-          itemSizeMaxBytes: 1024,
-          casGeneration: 0,
-        });
+        const single = await openMachine(singleTable);
         const singleOutcomes = [];
         for (const [i, payload] of payloads.entries())
           singleOutcomes.push(await single.apply(i + 1, payload));
         const runTable = new MapTable();
-        const batched = await StoreStateMachine.open(runTable, {
-          itemSizeMaxBytes: 1024,
-          casGeneration: 0,
-        });
+        const batched = await openMachine(runTable);
         const runOutcomes = [];
         let writes = 0;
         for (let start = 0, run = 0; start < payloads.length; run++) {
@@ -382,14 +372,8 @@ test("a replica that applied a different change has a different state hash", asy
         },
       },
     });
-  const first = await StoreStateMachine.open(new MapTable(), {
-    itemSizeMaxBytes: 1024,
-    casGeneration: 0,
-  });
-  const second = await StoreStateMachine.open(new MapTable(), {
-    itemSizeMaxBytes: 1024,
-    casGeneration: 0,
-  });
+  const first = await openMachine(new MapTable());
+  const second = await openMachine(new MapTable());
   await first.apply(1, at("a"));
   await second.apply(1, at("b"));
   t.not(first.hashAt(1), second.hashAt(1));
@@ -397,7 +381,7 @@ test("a replica that applied a different change has a different state hash", asy
 
 test("a reopened state machine keeps the flush watermark", async (t) => {
   const table = new MapTable();
-  const first = await StoreStateMachine.open(table, { itemSizeMaxBytes: 1024, casGeneration: 0 });
+  const first = await openMachine(table);
   const at = (seconds: number, command: StoreCommand) =>
     encodeStoreEntry({ timestampMs: seconds * 1000, command });
   await first.apply(
@@ -408,14 +392,14 @@ test("a reopened state machine keeps the flush watermark", async (t) => {
     }),
   );
   await first.apply(2, at(1_800_000_000, { kind: "flush_all", delay: 0 }));
-  const second = await StoreStateMachine.open(table, { itemSizeMaxBytes: 1024, casGeneration: 0 });
+  const second = await openMachine(table);
   t.is(await second.read("k", 1_800_000_001), undefined);
   t.is(second.flushState.casBelow, 2n);
 });
 
 test("a read the table answers at once is answered at once; a damaged item fails it as a rejection naming the key, never a throw", async (t) => {
   const table = new MapTable();
-  const machine = await StoreStateMachine.open(table, { itemSizeMaxBytes: 1024, casGeneration: 0 });
+  const machine = await openMachine(table);
   await machine.apply(
     1,
     encodeStoreEntry({
@@ -468,23 +452,14 @@ test("a machine reopened from a flushed table and replaying the rest reaches the
           encodeStoreEntry({ timestampMs, command: c }),
         );
         const continuous = new MapTable();
-        const machine = await StoreStateMachine.open(continuous, {
-          itemSizeMaxBytes: 1024,
-          casGeneration: 0,
-        });
+        const machine = await openMachine(continuous);
         for (const [i, payload] of encoded.entries()) await machine.apply(i + 1, payload);
         const flushed = new MapTable();
-        const first = await StoreStateMachine.open(flushed, {
-          itemSizeMaxBytes: 1024,
-          casGeneration: 0,
-        });
+        const first = await openMachine(flushed);
         for (let i = 0; i < cut; i++) await first.apply(i + 1, encoded[i]!);
         const copy = new MapTable();
         for (const [key, value] of flushed.entries) copy.entries.set(key, value);
-        const reopened = await StoreStateMachine.open(copy, {
-          itemSizeMaxBytes: 1024,
-          casGeneration: 0,
-        });
+        const reopened = await openMachine(copy);
         for (let i = cut; i < encoded.length; i++) await reopened.apply(i + 1, encoded[i]!);
         t.deepEqual(new Map([...copy.entries].sort()), new Map([...continuous.entries].sort()));
         t.deepEqual(reopened.latestHash, machine.latestHash);
