@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { findExecutable } from "../test/helpers/tools.js";
+import { reapedChildrenCpuSeconds } from "./process-cpu.js";
 
 const run = promisify(execFile);
 
@@ -33,6 +34,9 @@ export interface LoadMix {
   readonly name: string;
   /** Share of sets; the rest are gets. */
   readonly setShare: number;
+  /** Key and value sizes; 16 and 100 bytes unless given. */
+  readonly keyBytes?: number;
+  readonly valueBytes?: number;
 }
 
 export interface LoadResult {
@@ -42,15 +46,25 @@ export interface LoadResult {
   readonly averageMicros: number;
   readonly p50Micros: number;
   readonly p99Micros: number;
+  /** CPU memcaslap itself spent per operation (it shares the machine's cores with the servers). */
+  readonly clientCpuMicros: number | undefined;
 }
 
 export const readMostly: LoadMix = { name: "90% get / 10% set", setShare: 0.1 };
 
-/** memcaslap's configuration: 16-byte keys, 100-byte values, then the get/set mix. */
+/** memcaslap's configuration: key and value sizes, then the get/set mix. */
 function writeLoadConfig(mix: LoadMix): string {
-  const path = join(tmpdir(), `memraft-bench-memcaslap-${mix.setShare}.cfg`);
+  const keyBytes = mix.keyBytes ?? 16;
+  const valueBytes = mix.valueBytes ?? 100;
+  const path = join(
+    tmpdir(),
+    `memraft-bench-memcaslap-${mix.setShare}-${keyBytes}-${valueBytes}.cfg`,
+  );
   const gets = 1 - mix.setShare;
-  writeFileSync(path, `key\n16 16 1\nvalue\n100 100 1\ncmd\n0 ${mix.setShare}\n1 ${gets}\n`);
+  writeFileSync(
+    path,
+    `key\n${keyBytes} ${keyBytes} 1\nvalue\n${valueBytes} ${valueBytes} 1\ncmd\n0 ${mix.setShare}\n1 ${gets}\n`,
+  );
   return path;
 }
 
@@ -89,6 +103,7 @@ export async function drive(
 ): Promise<LoadResult> {
   // memcaslap wants a thread per server at least, and connections a multiple of threads.
   const threads = Math.max(loadThreads, servers.length);
+  const clientCpuBefore = reapedChildrenCpuSeconds();
   const { stdout } = await run(
     "memcaslap",
     [
@@ -107,16 +122,22 @@ export async function drive(
     ],
     { maxBuffer: 16 * 1024 * 1024 },
   );
+  const clientCpuAfter = reapedChildrenCpuSeconds();
   const tps = /Run time: [\d.]+s Ops: (\d+) TPS: (\d+)/.exec(stdout);
   const average = /Total Statistics \(\d+ events\)\s+Min:\s+\d+\s+Max:\s+\d+\s+Avg:\s+(\d+)/.exec(
     stdout,
   );
   if (tps === null || average === null) throw new Error(`unexpected memcaslap output:\n${stdout}`);
+  const operations = Number(tps[1]);
   return {
-    operations: Number(tps[1]),
+    operations,
     opsPerSecond: Number(tps[2]),
     averageMicros: Number(average[1]),
     p50Micros: percentileFromLog2(stdout, 0.5),
     p99Micros: percentileFromLog2(stdout, 0.99),
+    clientCpuMicros:
+      clientCpuBefore === undefined || clientCpuAfter === undefined
+        ? undefined
+        : ((clientCpuAfter - clientCpuBefore) * 1e6) / operations,
   };
 }

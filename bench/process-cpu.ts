@@ -8,13 +8,32 @@ import { readFileSync } from "node:fs";
 /** Kernel clock ticks per second for /proc times (USER_HZ; 100 on Linux). */
 const ticksPerSecond = 100;
 
+/** The fields of a /proc stat file after the command name (in parentheses, it may hold spaces). */
+function statFields(path: string): string[] {
+  const stat = readFileSync(path, "latin1");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
 /** CPU seconds so far of process `pid`: all threads, or only its main thread. */
 function cpuSeconds(pid: number, mainThreadOnly: boolean): number {
-  const path = mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
-  const stat = readFileSync(path, "latin1");
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const fields = statFields(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`);
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/**
+ * CPU seconds of this process's children that have exited and been reaped
+ * (cutime + cstime): the difference across one run of a load generator is
+ * what the load generator itself spent, since it is the only child that
+ * exits meanwhile. Undefined where /proc is not there.
+ */
+export function reapedChildrenCpuSeconds(): number | undefined {
+  try {
+    const fields = statFields("/proc/self/stat");
+    return (Number(fields[13]) + Number(fields[14])) / ticksPerSecond;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
 }
 
 export interface CpuSample {

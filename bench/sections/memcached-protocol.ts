@@ -34,7 +34,7 @@ async function startMemraftProcess(port: number): Promise<ChildProcess> {
   return child;
 }
 
-function mean(results: readonly LoadResult[], field: keyof LoadResult): number {
+function mean(results: readonly LoadResult[], field: "opsPerSecond" | "averageMicros"): number {
   return results.reduce((sum, result) => sum + result[field], 0) / results.length;
 }
 

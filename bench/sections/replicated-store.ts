@@ -1,10 +1,17 @@
 // memraft durable: a single durable node and 3-node clusters with 1 and
 // with 16 groups (each node its own process on 127.0.0.1–3, each with its
 // own disk log), beside memcached 1.6, under memcaslap: 90% get / 10% set
-// and 100% set, 16-byte keys, 100-byte values, 64 connections. A cluster's
-// load enters through every node (memcaslap spreads its connections over the
-// servers it is given), so nodes pass commands to the groups' leaders, as
-// clients of a real cluster would.
+// and 100% set, 16-byte keys, 100-byte values, 64 connections; and 100% set
+// with 250-byte keys and 1 KiB values, the nearest memcached allows to the
+// payload of etcd's write check. A cluster's load enters through every node
+// (memcaslap spreads its connections over the servers it is given), so nodes
+// pass commands to the groups' leaders, as clients of a real cluster would.
+// Then etcd, three members on 127.0.0.1–3, under its own write check
+// (etcd-peer.ts), as the peer for durable replicated writes.
+//
+// Each row also gives the CPU the servers and memcaslap spent per operation:
+// every process shares the machine's cores, so a server's ceiling here is
+// the cores divided by the sum of the two.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,6 +20,8 @@ import { join } from "node:path";
 import { freePort, freePorts, startMemcached } from "../../test/helpers/memcached-process.js";
 import { RawClient } from "../../test/helpers/raw-client.js";
 import { waitFor, waitForPort } from "../../test/helpers/wait.js";
+import { stopChildren } from "../children.js";
+import { etcdAvailable, etcdCheck, measureEtcdCluster } from "../etcd-peer.js";
 import {
   drive,
   type LoadMix,
@@ -40,19 +49,6 @@ function spawnNode(args: readonly string[]): ChildProcess {
   return spawn(process.execPath, [...nodeArgs, bin, "start", ...args], { stdio: "ignore" });
 }
 
-function stopAll(children: readonly ChildProcess[]): Promise<void> {
-  return Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null) return resolve();
-          child.once("exit", () => resolve());
-          child.kill("SIGTERM");
-        }),
-    ),
-  ).then(() => undefined);
-}
-
 async function singleNode(): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), "memraft-bench-node-"));
   const port = await freePort();
@@ -63,7 +59,7 @@ async function singleNode(): Promise<Target> {
     servers: [`127.0.0.1:${port}`],
     pids: [child.pid!],
     stop: async () => {
-      await stopAll([child]);
+      await stopChildren([child]);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -122,7 +118,7 @@ async function cluster(groups: number): Promise<Target> {
     servers: nodes.map((node) => `${node.host}:${node.client}`),
     pids: children.map((child) => child.pid!),
     stop: async () => {
-      await stopAll(children);
+      await stopChildren(children);
       rmSync(root, { recursive: true, force: true });
     },
   };
@@ -153,6 +149,13 @@ async function measure(
 const mixes: readonly (LoadMix & { readonly id: string })[] = [
   { id: "90-10", name: "90% get / 10% set", setShare: 0.1 },
   { id: "set", name: "100% set", setShare: 1 },
+  {
+    id: "set-1k",
+    name: "100% set, 250-byte keys, 1 KiB values",
+    setShare: 1,
+    keyBytes: 250,
+    valueBytes: 1024,
+  },
 ];
 
 const targets = [
@@ -161,16 +164,20 @@ const targets = [
   { id: "cluster-16", start: () => cluster(16) },
 ];
 
-/** BENCH_TARGETS=node,cluster-1,cluster-16 and BENCH_MIXES=90-10,set pick a part of the section. */
+/** BENCH_TARGETS=node,cluster-1,cluster-16,etcd and BENCH_MIXES=90-10,set,set-1k pick a part of the section. */
 function chosen<T extends { readonly id: string }>(all: readonly T[], variable: string): T[] {
   const wanted = process.env[variable]?.split(",");
   return wanted === undefined ? [...all] : all.filter((item) => wanted.includes(item.id));
 }
 
+function micros(value: number | undefined): string {
+  return value === undefined ? "-" : value.toFixed(0);
+}
+
 const section: BenchSection = {
   name: "replicated-store",
   description:
-    "durable memraft (one node; three nodes with 1 and with 16 groups) vs memcached 1.6, memcaslap",
+    "durable memraft (one node; three nodes with 1 and with 16 groups) vs memcached 1.6 (memcaslap) and a 3-member etcd (etcdctl check perf)",
   async run() {
     if (!memcaslapAvailable()) return;
     const rows: {
@@ -210,14 +217,26 @@ const section: BenchSection = {
       }
     }
     console.log(
-      "| server | load | ops/s | avg latency | p50 | p99 | ratio to memcached | CPU µs/op (main threads) |",
+      "| server | load | ops/s | avg latency | p50 | p99 | ratio to memcached | server CPU µs/op (main threads) | memcaslap CPU µs/op |",
     );
-    console.log("|---|---|---|---|---|---|---|---|");
+    console.log("|---|---|---|---|---|---|---|---|---|");
     for (const { target, mix, result, ratio, cpu } of rows) {
       const perOperation =
         cpu === undefined ? "-" : `${cpu.all.toFixed(0)} (${cpu.main.toFixed(0)})`;
       console.log(
-        `| ${target} | ${mix} | ${result.opsPerSecond} | ${result.averageMicros} µs | ≤ ${result.p50Micros} µs | ≤ ${result.p99Micros} µs | ${ratio.toFixed(2)} | ${perOperation} |`,
+        `| ${target} | ${mix} | ${result.opsPerSecond} | ${result.averageMicros} µs | ≤ ${result.p50Micros} µs | ≤ ${result.p99Micros} µs | ${ratio.toFixed(2)} | ${perOperation} | ${micros(result.clientCpuMicros)} |`,
+      );
+    }
+    if (chosen([{ id: "etcd" }], "BENCH_TARGETS").length > 0 && etcdAvailable()) {
+      const etcd = await measureEtcdCluster();
+      const { load, clients, seconds, keyBytes, valueBytes, paceWritesPerSecond } = etcdCheck;
+      console.log(
+        `\netcd 3-member cluster, \`etcdctl check perf --load=${load}\` (${clients} clients, ${keyBytes}-byte keys, ${valueBytes}-byte values, ${seconds} s, paced at ${paceWritesPerSecond} writes/s):\n`,
+      );
+      console.log("| server | writes/s | check | server CPU µs/write | etcdctl CPU µs/write |");
+      console.log("|---|---|---|---|---|");
+      console.log(
+        `| etcd 3 members | ${etcd.writesPerSecond} | ${etcd.passed ? "PASS" : "FAIL"} (${etcd.latencyLines.join("; ")}) | ${micros(etcd.serverCpuMicros)} | ${micros(etcd.clientCpuMicros)} |`,
       );
     }
   },
