@@ -62,28 +62,47 @@ export class GroupClient {
    * (not the leader, no leader yet, unreachable) is retried; an unknown fate
    * only if `retryUnknown`.
    */
-  async propose(
+  propose(
     groupId: GroupId,
     command: StoreCommand,
     retryUnknown: boolean,
     startedAt = Date.now(),
   ): Promise<ApplyOutcome | undefined> {
-    return this.untilDeadline(
-      groupId,
-      retryUnknown,
-      startedAt,
-      async (member, target, deadline) => {
-        if (member?.isLeader)
-          return beforeDeadline(this.proposeHere(member, command), deadline, groupId);
-        const body = Buffer.concat([
-          groupBytes(groupId),
-          encodeStoreEntry({ timestampMs: 0, command }),
-        ]);
-        return decodeOutcome(
-          await this.runtime.rpc.call(target, proposeMethod, body, deadline - Date.now()),
-        );
-      },
-    );
+    const member = this.runtime.members.get(groupId);
+    if (!member?.isLeader) {
+      return this.untilDeadline(groupId, retryUnknown, startedAt, this.proposer(groupId, command));
+    }
+    // The usual case on a leader: the member's own promise, which keeps the
+    // deadline itself; the retry machinery is set up only when it fails.
+    const deadline = startedAt + this.options.requestTimeoutMs;
+    return this.proposeHere(member, command, deadline).then(undefined, (error: unknown) => {
+      this.noteRefusal(error, groupId);
+      if (!retryable(error, retryUnknown) || Date.now() >= deadline) {
+        throw clientError(error, groupId);
+      }
+      return this.untilDeadline(groupId, retryUnknown, startedAt, this.proposer(groupId, command));
+    });
+  }
+
+  /** One attempt of `command`: proposed here when this node leads, else sent to `target`. */
+  private proposer(
+    groupId: GroupId,
+    command: StoreCommand,
+  ): (
+    member: GroupMember | undefined,
+    target: NodeId,
+    deadline: number,
+  ) => Promise<ApplyOutcome | undefined> {
+    return async (member, target, deadline) => {
+      if (member?.isLeader) return this.proposeHere(member, command, deadline);
+      const body = Buffer.concat([
+        groupBytes(groupId),
+        encodeStoreEntry({ timestampMs: 0, command }),
+      ]);
+      return decodeOutcome(
+        await this.runtime.rpc.call(target, proposeMethod, body, deadline - Date.now()),
+      );
+    };
   }
 
   /**
@@ -143,10 +162,7 @@ export class GroupClient {
           if (!member?.isLeader && target !== undefined) routing.noteLeader(groupId, target);
           return result;
         } catch (error) {
-          if (MemraftError.is(error, "ERR_NOT_LEADER")) {
-            const named = error.context.leader;
-            routing.noteLeader(groupId, typeof named === "number" ? named : 0);
-          }
+          this.noteRefusal(error, groupId);
           if (!retryable(error, retryUnknown) || Date.now() >= deadline)
             throw clientError(error, groupId);
         }
@@ -156,9 +172,18 @@ export class GroupClient {
     }
   }
 
+  /** A refusal that names the leader (or says there is none) updates the routing guess. */
+  private noteRefusal(error: unknown, groupId: GroupId): void {
+    if (!MemraftError.is(error, "ERR_NOT_LEADER")) return;
+    const named = error.context.leader;
+    this.options.routing.noteLeader(groupId, typeof named === "number" ? named : 0);
+  }
+
+  /** `deadline`: when the member stops waiting for the entry's outcome (ERR_TIMEOUT). */
   private proposeHere(
     member: GroupMember,
     command: StoreCommand,
+    deadline?: number,
   ): Promise<ApplyOutcome | undefined> {
     const timestampMs = Math.max(
       this.options.clock.nowSeconds() * 1000,
@@ -166,7 +191,7 @@ export class GroupClient {
       this.lastTimestampMs,
     );
     this.lastTimestampMs = timestampMs;
-    const proposed = member.propose(encodeStoreEntry({ timestampMs, command }));
+    const proposed = member.propose(encodeStoreEntry({ timestampMs, command }), deadline);
     this.runtime.schedule();
     return proposed;
   }

@@ -41,6 +41,7 @@ import type { MaybePromise } from "../store/store.js";
 import { crc32c, maskCrc, unmaskCrc } from "../util/crc32c.js";
 import { ConfigError, MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
+import { groupName } from "./group-ids.js";
 import { LsmItemTable } from "./item-table.js";
 import { decodeMembership, encodeMembership } from "./membership-codec.js";
 
@@ -70,6 +71,8 @@ export interface GroupMemberOptions {
 
 interface ProposalWaiter {
   readonly term: number;
+  /** Date.now() after which the proposer stops waiting (fate unknown); Infinity for never. */
+  readonly deadline: number;
   readonly resolve: (outcome: ApplyOutcome | undefined) => void;
   readonly reject: (error: Error) => void;
 }
@@ -85,6 +88,12 @@ interface ReadWaiter {
 
 export class GroupMember {
   private readonly proposals = new Map<number, ProposalWaiter>();
+  /**
+   * One timer for all proposal deadlines, due at the earliest (a timer per
+   * proposal cost more than the rest of a proposal's bookkeeping).
+   */
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryDue = Number.POSITIVE_INFINITY;
   private readonly reads = new Map<number, ReadWaiter>();
   private nextReadContext = 1;
   private applied: number;
@@ -198,10 +207,15 @@ export class GroupMember {
    * Proposes an entry; resolves with the outcome of applying it here.
    * Rejects with ERR_NOT_LEADER when this member cannot take proposals
    * (nothing happened: safe to retry elsewhere), or ERR_NOT_LEADER after
-   * another entry took its place (it certainly failed).
+   * another entry took its place (it certainly failed), or ERR_TIMEOUT once
+   * `deadline` (a Date.now() time) passes without either (fate unknown: the
+   * entry may still commit, and its outcome is then dropped).
    */
-  propose(payload: Uint8Array): Promise<ApplyOutcome | undefined> {
-    return this.waitForApply(() => this.raw.propose(payload));
+  propose(
+    payload: Uint8Array,
+    deadline = Number.POSITIVE_INFINITY,
+  ): Promise<ApplyOutcome | undefined> {
+    return this.waitForApply(() => this.raw.propose(payload), deadline);
   }
 
   /**
@@ -213,7 +227,10 @@ export class GroupMember {
     await this.waitForApply(() => this.raw.proposeConfChange(changes));
   }
 
-  private waitForApply(propose: () => number): Promise<ApplyOutcome | undefined> {
+  private waitForApply(
+    propose: () => number,
+    deadline = Number.POSITIVE_INFINITY,
+  ): Promise<ApplyOutcome | undefined> {
     let index: number;
     try {
       index = propose();
@@ -221,7 +238,38 @@ export class GroupMember {
       return Promise.reject(error);
     }
     const term = this.raw.raft.term;
-    return new Promise((resolve, reject) => this.proposals.set(index, { term, resolve, reject }));
+    if (deadline < this.expiryDue) this.armExpiry(deadline);
+    return new Promise((resolve, reject) =>
+      this.proposals.set(index, { term, deadline, resolve, reject }),
+    );
+  }
+
+  private armExpiry(due: number): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryDue = due;
+    this.expiryTimer = setTimeout(() => this.expireProposals(), Math.max(0, due - Date.now()));
+  }
+
+  /** Fails the proposals whose deadline passed; sets the timer for the next deadline. */
+  private expireProposals(): void {
+    this.expiryTimer = undefined;
+    this.expiryDue = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [index, waiter] of this.proposals) {
+      if (waiter.deadline <= now) {
+        this.proposals.delete(index);
+        waiter.reject(
+          new MemraftError("ERR_TIMEOUT", `group ${groupName(this.groupId)}: no answer in time`, {
+            groupId: this.groupId,
+            index,
+          }),
+        );
+      } else if (waiter.deadline < next) {
+        next = waiter.deadline;
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.armExpiry(next);
   }
 
   /**
@@ -336,6 +384,9 @@ export class GroupMember {
 
   /** Fails every waiter (the node stops or the log failed). */
   fail(error: Error): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    this.expiryDue = Number.POSITIVE_INFINITY;
     for (const waiter of this.proposals.values()) waiter.reject(error);
     for (const waiter of this.reads.values()) waiter.reject(error);
     this.proposals.clear();

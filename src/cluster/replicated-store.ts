@@ -98,10 +98,8 @@ export class ReplicatedStore implements Store {
     return item;
   }
 
-  async store(request: StoreRequest): Promise<StoreResult> {
-    const outcome = await this.propose({ kind: "store", request });
-    assert(outcome?.kind === "store", "store outcome");
-    return outcome.result;
+  store(request: StoreRequest): Promise<StoreResult> {
+    return this.propose({ kind: "store", request }).then(storeResult);
   }
 
   async delete(request: DeleteRequest): Promise<DeleteStatus> {
@@ -237,12 +235,13 @@ export class ReplicatedStore implements Store {
    * twice, around another client's write, it would undo that write, which
    * no single run of it could. The client hears SERVER_ERROR and decides.
    */
-  private async propose(command: StoreCommand): Promise<ApplyOutcome | undefined> {
+  private propose(command: StoreCommand): Promise<ApplyOutcome | undefined> {
     // A wait for the slot map counts against the request's one timeout.
     const startedAt = Date.now();
+    const { groups } = this.options;
     const groupId = this.options.groupOf(commandKey(command));
-    const known = typeof groupId === "number" ? groupId : await groupId;
-    return this.options.groups.propose(known, command, false, startedAt);
+    if (typeof groupId === "number") return groups.propose(groupId, command, false, startedAt);
+    return groupId.then((known) => groups.propose(known, command, false, startedAt));
   }
 
   /** A value rather than a promise when the group can answer at once (group-client.ts). */
@@ -267,6 +266,12 @@ export class ReplicatedStore implements Store {
   private nowSeconds(): number {
     return this.options.clock.nowSeconds();
   }
+}
+
+/** The hot path's continuation: a module function, so a set allocates no closure for it. */
+function storeResult(outcome: ApplyOutcome | undefined): StoreResult {
+  assert(outcome?.kind === "store", "store outcome");
+  return outcome.result;
 }
 
 function commandKey(command: StoreCommand): string {

@@ -44,8 +44,13 @@ export interface StoreEntry {
 }
 
 class Writer {
-  private bytes = Buffer.allocUnsafe(64);
+  private bytes: Buffer;
   length = 0;
+
+  /** `capacity`: the expected size, so that a usual entry is written without growing. */
+  constructor(capacity: number) {
+    this.bytes = Buffer.allocUnsafe(capacity);
+  }
 
   private reserve(count: number): void {
     if (this.length + count <= this.bytes.length) return;
@@ -190,10 +195,17 @@ class Reader {
   }
 }
 
+/** Room for every fixed field of an entry, with some to spare. */
+const entryFixedBytesMax = 64;
+
 export function encodeStoreEntry(entry: StoreEntry): Buffer {
-  const out = new Writer();
-  out.u8(formatVersion);
   const command = entry.command;
+  const out = new Writer(
+    command.kind === "store"
+      ? entryFixedBytesMax + command.request.key.length + command.request.value.length
+      : entryFixedBytesMax,
+  );
+  out.u8(formatVersion);
   out.u8(operationOf(command));
   out.u64(BigInt(entry.timestampMs));
   switch (command.kind) {
