@@ -38,6 +38,7 @@ import { EntryType } from "../raft/types.js";
 import type { ItemRecord } from "../store/item.js";
 import { type ApplyOutcome, type MachineEntry, StoreStateMachine } from "../store/state-machine.js";
 import type { MaybePromise } from "../store/store.js";
+import { assert } from "../util/assert.js";
 import { crc32c, maskCrc, unmaskCrc } from "../util/crc32c.js";
 import { ConfigError, MemraftError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
@@ -94,6 +95,8 @@ export class GroupMember {
    */
   private expiryTimer: NodeJS.Timeout | undefined;
   private expiryDue = Number.POSITIVE_INFINITY;
+  /** The snapshot whose files stageSnapshot fetched into the staging directory. */
+  private staged: { readonly index: number; readonly term: number } | undefined;
   private readonly reads = new Map<number, ReadWaiter>();
   private nextReadContext = 1;
   private applied: number;
@@ -150,21 +153,42 @@ export class GroupMember {
   }
 
   /**
-   * Installs a snapshot the leader sent: `fetch` puts its files, durable,
-   * into a staging directory; the group's LSM is then replaced by it. The
-   * caller records the snapshot in the Raft log only after this (state
-   * machine first: a crash in between leaves data the log can catch up
-   * from, never a log that claims data the machine lacks).
+   * Fetches the files of a snapshot the leader sent: `fetch` puts them,
+   * durable, into a staging directory, where installSnapshot takes them.
+   * The group's own data is not touched, so the node's other groups, and
+   * this one's Ready, need not wait for the transfer.
    */
-  async installSnapshot(
-    snapshot: Snapshot,
+  async stageSnapshot(
+    meta: SnapshotMeta,
     fetch: (staging: string) => Promise<void>,
   ): Promise<void> {
+    const staging = `${this.options.directory}.staging`;
+    this.staged = undefined;
+    await removeTree(this.options.fs, staging);
+    await fetch(staging);
+    this.staged = { index: meta.index, term: meta.term };
+  }
+
+  /** Whether stageSnapshot has the files of this snapshot ready. */
+  hasStaged(meta: SnapshotMeta): boolean {
+    return this.staged?.index === meta.index && this.staged.term === meta.term;
+  }
+
+  /**
+   * Replaces the group's LSM with the staged files of `snapshot`. The caller
+   * records the snapshot in the Raft log only after this (state machine
+   * first: a crash in between leaves data the log can catch up from, never
+   * a log that claims data the machine lacks).
+   */
+  async installSnapshot(snapshot: Snapshot): Promise<void> {
     const { fs, directory } = this.options;
+    assert(
+      this.hasStaged(snapshot.meta),
+      `group ${groupName(this.groupId)}: snapshot ${snapshot.meta.index} installed before its files were staged`,
+    );
+    this.staged = undefined;
     const staging = `${directory}.staging`;
     const retired = `${directory}.retired`;
-    await removeTree(fs, staging);
-    await fetch(staging);
     await writeFileDurably(
       fs,
       joinPath(staging, installedSnapshotFile),

@@ -77,6 +77,8 @@ export const defaultRuntimeLimits: RuntimeLimits = {
 
 /** Peer request: a member's latest (applied index, state hash). */
 const stateHashMethod = 5;
+/** Pause before fetching a snapshot again after a fetch failed. */
+const snapshotRetryMs = 1000;
 
 export interface NodeRuntimeOptions {
   readonly nodeId: NodeId;
@@ -327,6 +329,8 @@ export class NodeRuntime implements CheckpointSource {
 
   /** Steps the work a caller started on a member (a proposal, a read). */
   schedule(): void {
+    // A late timer or fetch must not start a pass over members being closed.
+    if (this.stopping) return;
     if (this.processing) {
       this.again = true;
       return;
@@ -337,6 +341,7 @@ export class NodeRuntime implements CheckpointSource {
 
   /** Stops ticking and the network, then closes every member and the log. */
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
     clearInterval(this.hashTimer);
     this.rpc.close();
@@ -344,6 +349,7 @@ export class NodeRuntime implements CheckpointSource {
     // A checkpoint finishing later would run a cleanup pass (removing an
     // older checkpoint) after stop, racing with a restart on the directory.
     await Promise.all(this.checkpointsInFlight);
+    await Promise.all(this.snapshotFetches.values());
     while (this.processing) await new Promise((resolve) => setImmediate(resolve));
     for (const member of this.members.values()) await member.close();
     await this.storage.close();
@@ -447,7 +453,7 @@ export class NodeRuntime implements CheckpointSource {
     const batch: { member: GroupMember; ready: ReturnType<RawNode["ready"]> }[] = [];
     const saves: Promise<void>[] = [];
     for (const member of this.members.values()) {
-      if (!member.raw.hasReady()) continue;
+      if (!member.raw.hasReady() || !this.snapshotStaged(member)) continue;
       const ready = member.raw.ready();
       batch.push({ member, ready });
       // A leader's appends leave now: followers write while this node does.
@@ -544,19 +550,15 @@ export class NodeRuntime implements CheckpointSource {
   }
 
   /**
-   * A snapshot from the leader: fetch its files, replace the group's data
+   * A snapshot from the leader, its files staged: replace the group's data
    * with them, and keep a checkpoint of them to serve in turn.
    */
   private async install(member: GroupMember, snapshot: Snapshot): Promise<void> {
-    const descriptor = decodeDescriptor(snapshot.data);
-    const from = member.leaderId;
     this.logger.info(
-      { group: member.groupId, index: snapshot.meta.index, from },
+      { group: member.groupId, index: snapshot.meta.index },
       "installing a snapshot",
     );
-    await member.installSnapshot(snapshot, (staging) =>
-      fetchSnapshot(this.rpc, this.options.fs, from, descriptor, staging),
-    );
+    await member.installSnapshot(snapshot);
     const directory = joinPath(
       this.snapshotsDirectory,
       `${member.groupId}-${Date.now()}-${++this.checkpointSequence}`,
@@ -564,6 +566,50 @@ export class NodeRuntime implements CheckpointSource {
     const { appliedIndex } = await member.engine.checkpoint(directory);
     await this.retireSnapshot(member.groupId, { index: appliedIndex, directory });
     this.snapshotsInstalled++;
+  }
+
+  /**
+   * Whether a member's Ready may be taken now: no snapshot is pending, or
+   * its files are staged. Otherwise starts fetching them (once at a time,
+   * and not before `snapshotRetryMs` after a failed fetch) and says no: the
+   * transfer goes on beside the other groups' Ready passes, not inside one.
+   */
+  private snapshotStaged(member: GroupMember): boolean {
+    const pending = member.raw.raft.pendingSnapshot;
+    if (pending === undefined || member.hasStaged(pending.meta)) return true;
+    const groupId = member.groupId;
+    if (this.snapshotFetches.has(groupId)) return false;
+    if (Date.now() < (this.snapshotRetryAt.get(groupId) ?? 0)) return false;
+    const descriptor = decodeDescriptor(pending.data);
+    const from = member.leaderId;
+    this.logger.info({ group: groupId, index: pending.meta.index, from }, "fetching a snapshot");
+    const fetching = member
+      .stageSnapshot(pending.meta, (staging) =>
+        fetchSnapshot(this.rpc, this.options.fs, from, descriptor, staging),
+      )
+      .then(
+        () => {
+          this.snapshotRetryAt.delete(groupId);
+        },
+        (error: unknown) => {
+          // The leader may have gone, or the link failed: the group waits
+          // and asks again (the Raft core keeps the snapshot pending, or
+          // takes a newer one from a new leader); the node's other groups
+          // are not held up.
+          this.logger.warn(
+            { group: groupId, index: pending.meta.index, from, err: error },
+            "snapshot fetch failed; trying again",
+          );
+          this.snapshotRetryAt.set(groupId, Date.now() + snapshotRetryMs);
+          setTimeout(() => this.schedule(), snapshotRetryMs).unref();
+        },
+      )
+      .finally(() => {
+        this.snapshotFetches.delete(groupId);
+        this.schedule();
+      });
+    this.snapshotFetches.set(groupId, fetching);
+    return false;
   }
 
   /** Makes `next` the group's served checkpoint; the one before it stays, older ones go. */
@@ -579,6 +625,11 @@ export class NodeRuntime implements CheckpointSource {
   }
 
   private checkpointSequence = 0;
+  private stopping = false;
+  /** Snapshot files being fetched, by group. */
+  private readonly snapshotFetches = new Map<GroupId, Promise<void>>();
+  /** When a group whose snapshot fetch failed may try again. */
+  private readonly snapshotRetryAt = new Map<GroupId, number>();
   /** Snapshots installed from leaders since the node started. */
   snapshotsInstalled = 0;
   /** Followers' state hashes compared with this leader's, and how many differed. */
@@ -614,8 +665,9 @@ export class NodeRuntime implements CheckpointSource {
   private async cleanLogs(): Promise<void> {
     for (const { member, index, directory } of this.checkpointsTaken.splice(0)) {
       const groupId = member.groupId;
-      if (this.members.get(groupId) !== member) {
-        // The group left this node (or came back anew) since the checkpoint.
+      if (this.members.get(groupId) !== member || member.raw.raft.pendingSnapshot !== undefined) {
+        // The group left this node (or came back anew) since the checkpoint,
+        // or the leader's snapshot is about to replace the data it holds.
         await removeTree(this.options.fs, directory);
         continue;
       }

@@ -9,6 +9,7 @@ import { type RunningNode, startNode } from "../../src/cluster/node.js";
 import type { RuntimeLimits } from "../../src/cluster/node-runtime.js";
 import type { ReadMode } from "../../src/cluster/replicated-store.js";
 import type { FileSystem } from "../../src/fs/file-system.js";
+import { NodeFileSystem } from "../../src/fs/node-file-system.js";
 import { defaultSettings } from "../../src/server/settings.js";
 import { systemClock } from "../../src/store/clock.js";
 import { silentLogger } from "../../src/util/logger.js";
@@ -22,6 +23,13 @@ export interface TestNodeOptions {
   readonly readMode?: ReadMode;
   readonly limits?: Partial<RuntimeLimits>;
   readonly memtableBytes?: number;
+}
+
+export interface InProcessClusterOptions extends Omit<TestNodeOptions, "dataDir" | "fs"> {
+  /** Data groups (1 unless given). */
+  readonly groups?: number;
+  /** The file system node `index` runs on, given the real one (to watch or hold back its file access). */
+  readonly wrapFs?: (index: number, fs: FileSystem) => FileSystem;
 }
 
 export interface TestNode {
@@ -86,7 +94,7 @@ export interface InProcessCluster {
  */
 export async function startInProcessCluster(
   count: number,
-  options: TestNodeOptions = {},
+  options: InProcessClusterOptions = {},
 ): Promise<InProcessCluster> {
   const root = mkdtempSync(join(tmpdir(), "memraft-cluster-"));
   const nodesConfig: NodeConfig[] = [];
@@ -104,7 +112,7 @@ export async function startInProcessCluster(
   }
   const config: ClusterConfig = {
     name: "test",
-    groups: 1,
+    groups: options.groups ?? 1,
     replicationFactor: count,
     nodes: nodesConfig,
   };
@@ -123,6 +131,7 @@ export async function startInProcessCluster(
       memraftVersion: "test",
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.memtableBytes ? { memtableBytes: options.memtableBytes } : {}),
+      ...(options.wrapFs ? { fs: options.wrapFs(index, new NodeFileSystem()) } : {}),
     });
   const nodes: (RunningNode | undefined)[] = await Promise.all(
     nodesConfig.map((_node, index) => start(index)),
