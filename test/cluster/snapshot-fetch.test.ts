@@ -1,6 +1,6 @@
 // A follower that needs snapshots for two groups, one of which cannot be
-// fetched for a while (the leader's checkpoint files are held back, then
-// fail to read): the other group catches up and follows new writes all the
+// fetched for a while (writing its files into the staging directory is held
+// back, then fails): the other group catches up and follows new writes all the
 // same, the node keeps serving, and the failed fetch is tried again until it
 // succeeds. Snapshot files travel beside the node's Raft processing, not
 // inside it.
@@ -18,15 +18,16 @@ const keys = 1500;
 type Gate = "hold" | "fail" | "open";
 
 /**
- * Reads of group 0's checkpoint files through `fs` wait while the gate says
- * "hold" and fail while it says "fail" (counted).
+ * Creating files in group 0's snapshot staging directory through `fs` (what
+ * a snapshot fetch does first for each file) waits while the gate says
+ * "hold" and fails while it says "fail" (counted).
  */
 class SnapshotGate {
   private state: Gate = "open";
   private wake = () => {};
   private changed = this.nextChange();
   failures = 0;
-  /** Reads that have waited at the gate. */
+  /** Files whose creation has waited at the gate. */
   held = 0;
 
   set(state: Gate): void {
@@ -44,10 +45,10 @@ class SnapshotGate {
   wrap(fs: FileSystem): FileSystem {
     return new Proxy(fs, {
       get: (target, property, receiver) => {
-        if (property === "openRead") {
+        if (property === "create") {
           return async (path: string) => {
-            if (/\/snapshots\/0-/.test(path)) await this.pass(path);
-            return target.openRead(path);
+            if (/\/groups\/0\.staging\//.test(path)) await this.pass(path);
+            return target.create(path);
           };
         }
         const value = Reflect.get(target, property, receiver);
@@ -61,7 +62,7 @@ class SnapshotGate {
     while (this.state === "hold") await this.changed;
     if (this.state === "fail") {
       this.failures++;
-      throw new MemraftError("ERR_IO", `test: ${path} cannot be read`);
+      throw new MemraftError("ERR_IO", `test: ${path} cannot be created`);
     }
   }
 }
@@ -126,7 +127,7 @@ test("a snapshot that cannot be fetched holds back only its own group, and is fe
   t.true(follower.runtime.snapshotsInstalled >= 1, "group 1's snapshot was installed");
 
   gate.set("open");
-  await waitFor("group 0 to catch up once its files can be read", () => caughtUp(0), 20_000);
+  await waitFor("group 0 to catch up once its files can be written", () => caughtUp(0), 20_000);
   // Group 0 may take two: its leader can truncate past the first while the follower waits.
   t.true(follower.runtime.snapshotsInstalled >= 2);
   t.is(follower.runtime.failed, undefined);
