@@ -155,8 +155,8 @@ export class GroupMember {
   /**
    * Fetches the files of a snapshot the leader sent: `fetch` puts them,
    * durable, into a staging directory, where installSnapshot takes them.
-   * The group's own data is not touched, so the node's other groups, and
-   * this one's Ready, need not wait for the transfer.
+   * The group's own data is not touched, so this runs beside the node's Raft
+   * processing; only this group's Ready waits for it.
    */
   async stageSnapshot(
     meta: SnapshotMeta,

@@ -9,6 +9,9 @@
 //   3. apply committed entries (groups in parallel, each in log order) and
 //      serve confirmed reads;
 //   4. advance.
+// A follower's Ready that installs a snapshot is taken only once the
+// snapshot's files are fetched (snapshotStaged): the transfer runs beside
+// the passes, so the node's other groups go on meanwhile.
 // A failed log write stops the node: after an fsync error the page cache is
 // unknown, so it must restart from what is durable.
 //
