@@ -133,8 +133,12 @@ test("an idle group goes quiet over TCP; when the leader's node goes, the follow
 });
 
 test("messages for a peer that is not connected are dropped, not delivered stale once it connects", async (t) => {
+  // Node 1 listens on a port the kernel picks as it binds: a port found free
+  // earlier on 127.0.0.1 can be taken meanwhile by another test's outgoing
+  // connection (seen in CI). Node 2's port must be known before it starts
+  // (node 1 dials it); on 127.0.0.2 outgoing connections do not take ports.
   const addresses = new Map<number, PeerAddress>([
-    [1, { host: "127.0.0.1", port: await freePort("127.0.0.1") }],
+    [1, { host: "127.0.0.1", port: 0 }],
     [2, { host: "127.0.0.2", port: await freePort("127.0.0.2") }],
   ]);
   const received: Message[] = [];
@@ -148,8 +152,9 @@ test("messages for a peer that is not connected are dropped, not delivered stale
       reconnectDelayMsMax: 50,
     });
   const one = make(1);
-  const two = make(2);
   await one.start();
+  addresses.set(1, { host: "127.0.0.1", port: one.port() });
+  const two = make(2);
   try {
     const heartbeat = (context: number): Message => ({
       groupId: 1,
