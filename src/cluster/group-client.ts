@@ -26,7 +26,7 @@ import type { ApplyOutcome } from "../store/state-machine.js";
 import type { MaybePromise } from "../store/store.js";
 import { MemraftError } from "../util/errors.js";
 import { groupName } from "./group-ids.js";
-import type { GroupMember } from "./group-member.js";
+import { type GroupMember, noAnswerInTime } from "./group-member.js";
 import type { NodeRuntime } from "./node-runtime.js";
 import type { Routing } from "./routing.js";
 
@@ -275,12 +275,7 @@ function clientError(error: unknown, groupId: GroupId): Error {
 function beforeDeadline<T>(promise: Promise<T>, deadline: number, groupId: GroupId): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () =>
-        reject(
-          new MemraftError("ERR_TIMEOUT", `group ${groupName(groupId)}: no answer in time`, {
-            groupId,
-          }),
-        ),
+      () => reject(noAnswerInTime(groupId)),
       Math.max(0, deadline - Date.now()),
     );
     promise.then(

@@ -239,7 +239,13 @@ export class GroupMember {
     payload: Uint8Array,
     deadline = Number.POSITIVE_INFINITY,
   ): Promise<ApplyOutcome | undefined> {
-    return this.waitForApply(() => this.raw.propose(payload), deadline);
+    let index: number;
+    try {
+      index = this.raw.propose(payload);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.waitForApply(index, deadline);
   }
 
   /**
@@ -248,19 +254,14 @@ export class GroupMember {
    * resolves once it is applied here (on the leader).
    */
   async proposeConfChange(changes: readonly ConfChange[]): Promise<void> {
-    await this.waitForApply(() => this.raw.proposeConfChange(changes));
+    await this.waitForApply(this.raw.proposeConfChange(changes));
   }
 
+  /** The outcome of the entry proposed at `index` in this term, once applied. */
   private waitForApply(
-    propose: () => number,
+    index: number,
     deadline = Number.POSITIVE_INFINITY,
   ): Promise<ApplyOutcome | undefined> {
-    let index: number;
-    try {
-      index = propose();
-    } catch (error) {
-      return Promise.reject(error);
-    }
     const term = this.raw.raft.term;
     if (deadline < this.expiryDue) this.armExpiry(deadline);
     return new Promise((resolve, reject) =>
@@ -269,31 +270,31 @@ export class GroupMember {
   }
 
   private armExpiry(due: number): void {
-    clearTimeout(this.expiryTimer);
+    this.disarmExpiry();
     this.expiryDue = due;
     this.expiryTimer = setTimeout(() => this.expireProposals(), Math.max(0, due - Date.now()));
   }
 
   /** Fails the proposals whose deadline passed; sets the timer for the next deadline. */
   private expireProposals(): void {
-    this.expiryTimer = undefined;
-    this.expiryDue = Number.POSITIVE_INFINITY;
+    this.disarmExpiry();
     const now = Date.now();
     let next = Number.POSITIVE_INFINITY;
     for (const [index, waiter] of this.proposals) {
       if (waiter.deadline <= now) {
         this.proposals.delete(index);
-        waiter.reject(
-          new MemraftError("ERR_TIMEOUT", `group ${groupName(this.groupId)}: no answer in time`, {
-            groupId: this.groupId,
-            index,
-          }),
-        );
+        waiter.reject(noAnswerInTime(this.groupId));
       } else if (waiter.deadline < next) {
         next = waiter.deadline;
       }
     }
     if (next !== Number.POSITIVE_INFINITY) this.armExpiry(next);
+  }
+
+  private disarmExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    this.expiryDue = Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -315,7 +316,7 @@ export class GroupMember {
       return Promise.reject(error);
     }
     const termStart = this.raw.termStartIndex();
-    const index = confirmed === undefined ? undefined : Math.min(confirmed, termStart);
+    const index = servedFrom(confirmed, termStart);
     if (index !== undefined && index <= this.applied) return undefined;
     return new Promise((resolve, reject) =>
       this.reads.set(context, { index, termStart, resolve, reject }),
@@ -328,10 +329,8 @@ export class GroupMember {
    * says no.
    */
   readableNow(): boolean {
-    const confirmed = this.raw.immediateReadIndex();
-    return (
-      confirmed !== undefined && Math.min(confirmed, this.raw.termStartIndex()) <= this.applied
-    );
+    const index = servedFrom(this.raw.immediateReadIndex(), this.raw.termStartIndex());
+    return index !== undefined && index <= this.applied;
   }
 
   /** From the applied state; a value, not a promise, when memory holds what it needs. */
@@ -408,9 +407,7 @@ export class GroupMember {
 
   /** Fails every waiter (the node stops or the log failed). */
   fail(error: Error): void {
-    clearTimeout(this.expiryTimer);
-    this.expiryTimer = undefined;
-    this.expiryDue = Number.POSITIVE_INFINITY;
+    this.disarmExpiry();
     for (const waiter of this.proposals.values()) waiter.reject(error);
     for (const waiter of this.reads.values()) waiter.reject(error);
     this.proposals.clear();
@@ -634,6 +631,21 @@ function openMachine(engine: LsmEngine, options: GroupMemberOptions): Promise<St
   return StoreStateMachine.open(new LsmItemTable(engine), {
     itemSizeMaxBytes: options.itemSizeMaxBytes,
     casGeneration: 0,
+  });
+}
+
+/**
+ * The applied index a confirmed read needs (readBarrier): the confirmed
+ * index, capped at the leader's first entry of its term.
+ */
+function servedFrom(confirmed: number | undefined, termStart: number): number | undefined {
+  return confirmed === undefined ? undefined : Math.min(confirmed, termStart);
+}
+
+/** ERR_TIMEOUT for a command whose outcome did not arrive by its deadline (fate unknown). */
+export function noAnswerInTime(groupId: GroupId): MemraftError {
+  return new MemraftError("ERR_TIMEOUT", `group ${groupName(groupId)}: no answer in time`, {
+    groupId,
   });
 }
 
